@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make demo`: the sandbox (imitation of the three upstreams) and the gateway in the dev profile, together.
+# Ctrl-C stops both.
+set -euo pipefail
+PY=${1:-.venv/bin/python}
+SANDBOX_PORT=${2:-8100}
+GATEWAY_PORT=${3:-8000}
+SANDBOX_URL="http://127.0.0.1:${SANDBOX_PORT}/"
+
+pids=()
+stop() {
+  trap - INT TERM EXIT
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "demo stopped"
+}
+trap stop INT TERM EXIT
+
+"$PY" -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" &
+pids+=($!)
+
+for _ in $(seq 1 100); do
+  if "$PY" -c "import urllib.request,sys; urllib.request.urlopen('${SANDBOX_URL}_sandbox/stats', timeout=1)" 2>/dev/null; then
+    break
+  fi
+  sleep 0.1
+done
+
+GATEWAY_PROFILE=dev \
+GATEWAY_ITA_URL="$SANDBOX_URL" GATEWAY_CANADA_URL="$SANDBOX_URL" GATEWAY_SAM_URL="$SANDBOX_URL" \
+GATEWAY_ITA_API_KEY="${GATEWAY_ITA_API_KEY:-ita-sandbox-key}" \
+GATEWAY_SAM_API_KEY="${GATEWAY_SAM_API_KEY:-sam-sandbox-key}" \
+GATEWAY_PORT="$GATEWAY_PORT" \
+  "$PY" -m gateway &
+pids+=($!)
+
+for _ in $(seq 1 100); do
+  if "$PY" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${GATEWAY_PORT}/healthz', timeout=1)" 2>/dev/null; then
+    break
+  fi
+  sleep 0.1
+done
+
+cat <<MSG
+
+  Sandbox upstreams : ${SANDBOX_URL}  (ITA, Canada, SAM imitations; control API at ${SANDBOX_URL}_sandbox/stats)
+  GraphiQL          : http://127.0.0.1:${GATEWAY_PORT}/graphql
+  GraphQL endpoint  : POST http://127.0.0.1:${GATEWAY_PORT}/graphql
+
+  Press Ctrl-C to stop.
+
+MSG
+wait -n "${pids[@]}"
