@@ -1,0 +1,1 @@
+"""A faithful imitation of the three upstreams: ITA Trade Leads, Canadian procurement, SAM Contract Awards."""

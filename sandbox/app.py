@@ -1,0 +1,43 @@
+"""create_app(settings): the sandbox's aiohttp application with the three upstreams, faults and control API."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from sandbox import canada, control, ita, sam
+from sandbox.clock import SandboxClock
+from sandbox.faults import FAULT_BOARD, FaultBoard, fault_middleware
+from sandbox.settings import SandboxSettings
+
+SETTINGS = web.AppKey("settings", SandboxSettings)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@web.middleware
+async def no_traceback_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Whatever goes wrong inside a handler, answer with a plain 500 body, never a traceback."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:  # the sandbox imitates servers that answer 500 on internal errors
+        return web.Response(
+            status=500, text=json.dumps({"error": "Internal Server Error"}), content_type="application/json"
+        )
+
+
+def create_app(settings: SandboxSettings | None = None) -> web.Application:
+    settings = settings or SandboxSettings()
+    app = web.Application(middlewares=[no_traceback_middleware, fault_middleware])
+    app[SETTINGS] = settings
+    app[FAULT_BOARD] = FaultBoard(settings.seed)
+    app[control.CLOCK] = SandboxClock()
+    control.add_routes(app)
+    ita.add_routes(app, settings)
+    canada.add_routes(app, settings)
+    sam.add_routes(app, settings, app[control.CLOCK])
+    return app
