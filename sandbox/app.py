@@ -36,6 +36,7 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     app[SETTINGS] = settings
     app[FAULT_BOARD] = FaultBoard(settings.seed)
     app[control.CLOCK] = SandboxClock()
+    app[control.RESET_HOOKS] = []
     control.add_routes(app)
     ita.add_routes(app, settings)
     canada.add_routes(app, settings)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from json import JSONDecodeError
 
@@ -11,6 +12,8 @@ from sandbox.clock import SandboxClock
 from sandbox.faults import FAULT_BOARD, UPSTREAMS, FaultPlan, FaultPlanError
 
 CLOCK = web.AppKey("clock", SandboxClock)
+# What `POST /_sandbox/reset` also resets, registered by the upstream modules (e.g. SAM's daily quotas).
+RESET_HOOKS = web.AppKey("reset_hooks", list[Callable[[], None]])
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -66,9 +69,11 @@ async def reset_stats(request: web.Request) -> web.Response:
 
 
 async def reset(request: web.Request) -> web.Response:
-    """Clear every fault plan, counter and clock override."""
+    """Clear every fault plan, counter, clock override and upstream quota."""
     request.app[FAULT_BOARD].reset()
     request.app[CLOCK].set(None)
+    for hook in request.app[RESET_HOOKS]:
+        hook()
     return web.json_response({"reset": True})
 
 
