@@ -1,0 +1,264 @@
+"""Unified domain types (stdlib only): what the upstreams say, normalised, before any GraphQL view of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Language(Enum):
+    EN = "en"
+    FR = "fr"
+
+
+class ContractSource(Enum):
+    SAM = "SAM"
+    CANADA = "CANADA"
+
+
+@dataclass(frozen=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class Country:
+    code: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class CodeName:
+    code: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
+class LocalizedText:
+    """A text that Canadian sources give in English and French; single-language sources fill `en` only."""
+
+    en: str | None
+    fr: str | None = None
+
+    def in_language(self, language: Language) -> str | None:
+        preferred, other = (self.en, self.fr) if language is Language.EN else (self.fr, self.en)
+        return preferred if preferred is not None else other
+
+
+@dataclass(frozen=True)
+class DateRange:
+    start: date | None = None
+    end: date | None = None
+
+
+@dataclass(frozen=True)
+class ValueRange:
+    minimum: Decimal | None = None
+    maximum: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of an upstream search: its items, the upstream's total (None when it does not say), the offset."""
+
+    items: tuple[T, ...]
+    total: int | None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class SourceMetadata:
+    """ITA's `sources_used` entry: when a lead source last changed and was last imported."""
+
+    source: str
+    last_updated: datetime | None
+    last_imported: datetime | None
+
+
+@dataclass(frozen=True)
+class Lead:
+    id: str
+    source: str
+    title: str | None
+    description: str | None = None
+    url: str | None = None
+    urls: tuple[str, ...] = ()
+    country: Country | None = None
+    specific_location: str | None = None
+    trade_regions: tuple[str, ...] = ()
+    world_regions: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    ita_industries: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    publish_date: date | None = None
+    publish_date_amended: date | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    status: str | None = None
+    notice_type: str | None = None
+    reference_number: str | None = None
+    contract_number: str | None = None
+    project_number: str | None = None
+    procurement_organization: str | None = None
+    procurement_office: str | None = None
+    procurement_method: str | None = None
+    agency: str | None = None
+    contact: str | None = None
+    funding_source: str | None = None
+    borrowing_entity: str | None = None
+    classification_code: str | None = None
+    min_value: Money | None = None
+    max_value: Money | None = None
+    contract_value: Money | None = None
+    project_size: Money | None = None
+
+
+@dataclass(frozen=True)
+class Tender:
+    reference: str
+    solicitation_number: str | None
+    title: LocalizedText
+    buyer: LocalizedText
+    url: LocalizedText
+    gsins: tuple[str, ...] = ()
+    delivery_regions: tuple[str, ...] = ()
+    opportunity_regions: tuple[str, ...] = ()
+    closing_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Supplier:
+    name: str | None
+    unique_entity_id: str | None = None
+    cage_code: str | None = None
+    city: str | None = None
+    region: str | None = None
+    country: str | None = None
+
+
+@dataclass(frozen=True)
+class Agency:
+    name: LocalizedText
+    code: str | None = None
+    subtier: CodeName | None = None
+    office: CodeName | None = None
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A SAM contract award transaction or a Canadian contract-history record."""
+
+    source: ContractSource
+    key: str
+    piid: str
+    title: LocalizedText
+    modification_number: str | None = None
+    referenced_idv_piid: str | None = None
+    buyer: Agency | None = None
+    supplier: Supplier | None = None
+    value: Money | None = None
+    total_value: Money | None = None
+    award_date: date | None = None
+    expiry_date: date | None = None
+    fiscal_year: int | None = None
+    award_type: CodeName | None = None
+    naics: CodeName | None = None
+    product_or_service: CodeName | None = None
+    gsins: tuple[str, ...] = ()
+    set_aside: CodeName | None = None
+    place_of_performance: Country | None = None
+    url: LocalizedText | None = None
+    last_modified: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FamilyCounts:
+    base_count: int | None
+    total_count: int | None
+    total_dollars: Money | None
+
+
+@dataclass(frozen=True)
+class AwardFamily:
+    """SAM's `piidAggregation` for one PIID."""
+
+    piid: str
+    count: int
+    total_dollars: Money
+    referencing_orders: FamilyCounts | None = None
+    bpa: FamilyCounts | None = None
+    bpa_calls: FamilyCounts | None = None
+
+
+@dataclass(frozen=True)
+class LeadQuery:
+    keywords: str | None = None
+    sources: tuple[str, ...] = ()
+    countries: tuple[str, ...] = ()
+    industries: tuple[str, ...] = ()
+    trade_regions: tuple[str, ...] = ()
+    world_regions: tuple[str, ...] = ()
+    published: DateRange | None = None
+    ends: DateRange | None = None
+    amended: DateRange | None = None
+
+
+@dataclass(frozen=True)
+class TenderQuery:
+    keywords: tuple[str, ...] = ()
+    gsins: tuple[str, ...] = ()
+    delivery_regions: tuple[str, ...] = ()
+    opportunity_regions: tuple[str, ...] = ()
+    closing: DateRange | None = None
+
+
+@dataclass(frozen=True)
+class ContractQuery:
+    keywords: str | None = None
+    sources: tuple[ContractSource, ...] = (ContractSource.SAM, ContractSource.CANADA)
+    piid: str | None = None
+    modification_number: str | None = None
+    referenced_idv_piid: str | None = None
+    naics: tuple[str, ...] = ()
+    product_or_service: tuple[str, ...] = ()
+    gsins: tuple[str, ...] = ()
+    agency_code: str | None = None
+    agency_name: str | None = None
+    supplier_name: str | None = None
+    supplier_uei: tuple[str, ...] = ()
+    awarded: DateRange | None = None
+    value: ValueRange | None = None
+    fiscal_year: int | None = None
+    award_or_idv: str | None = None
+    place_of_performance_state: str | None = None
+
+
+@dataclass(frozen=True)
+class SamSections:
+    """Which SAM `includeSections` a query needs; `contractId` is always sent."""
+
+    core_data: bool = False
+    award_details: bool = False
+    awardee_data: bool = False
+
+    def as_param(self) -> str:
+        names = ["contractId"]
+        names += ["coreData"] if self.core_data else []
+        names += ["awardDetails"] if self.award_details else []
+        names += ["awardeeData"] if self.awardee_data else []
+        return ",".join(names)
+
+
+ALL_SAM_SECTIONS = SamSections(core_data=True, award_details=True, awardee_data=True)
+
+
+@dataclass(frozen=True)
+class LeadMetadata:
+    sources: tuple[SourceMetadata, ...] = field(default_factory=tuple)

@@ -1,0 +1,396 @@
+"""Canada procurement adapter: every recorded JSON example, our own quirk payloads, parameters, local paging."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.cache import Cached, CacheStatus, Fetch, cache_key
+from gateway.cache_codec import JSON_NULL_BODY
+from gateway.errors import UpstreamBadResponse
+from gateway.models import (
+    Agency,
+    Contract,
+    ContractQuery,
+    ContractSource,
+    DateRange,
+    Language,
+    LocalizedText,
+    Money,
+    Page,
+    Supplier,
+    Tender,
+    TenderQuery,
+    ValueRange,
+)
+from gateway.settings import Settings
+from gateway.upstreams import canada
+from gateway.upstreams._http import Deadline, UpstreamHttp, open_session
+
+PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
+EXAMPLES = {
+    "FORMAT.contract.json": "contract",
+    "FORMAT.tender.json": "tender",
+    "README.contracts.json": "contract",
+    "README.tenders.json": "tender",
+}
+
+
+def load_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+@pytest.fixture
+def examples_dir(samples_dir: Path) -> Path:
+    return samples_dir / "canada-procurement" / "procurement-data-api" / "examples"
+
+
+def example_rows(examples_dir: Path, name: str) -> list[Any]:
+    """The example as the API answers it: FORMAT.md shows one element of the array, README.md the whole array."""
+    data = load_json(examples_dir / name)
+    return data if isinstance(data, list) else [data]
+
+
+def example_tenders(examples_dir: Path, name: str) -> tuple[Tender, ...]:
+    return canada.parse_tender_page(example_rows(examples_dir, name)).items
+
+
+def example_contracts(examples_dir: Path, name: str) -> tuple[Contract, ...]:
+    return canada.parse_contract_page(example_rows(examples_dir, name)).items
+
+
+# --- every recorded example -------------------------------------------------------------------------------------------
+
+
+def test_the_known_json_examples_are_all_there(examples_dir: Path) -> None:
+    assert {path.name for path in examples_dir.glob("*.json")} == set(EXAMPLES)
+
+
+@pytest.mark.parametrize(("name", "kind"), sorted(EXAMPLES.items()))
+def test_every_json_example_parses_completely(examples_dir: Path, name: str, kind: str) -> None:
+    rows = example_rows(examples_dir, name)
+    parse = canada.parse_tender_page if kind == "tender" else canada.parse_contract_page
+    page: Page[Any] = parse(rows)
+    assert len(page.items) == len(rows) == page.total
+    for row, item in zip(rows, page.items, strict=True):
+        assert item.gsins == tuple(row["gsins"])
+        assert item.title == LocalizedText(row["title_en"], row["title_fr"])
+        assert item.url.en == row["url_en"]
+        if kind == "tender":
+            assert item.reference == row["tender"]
+            assert item.delivery_regions == tuple(row["regions_delivery"])
+            assert item.opportunity_regions == tuple(row["regions_opportunity"])
+        else:
+            assert item.key == item.piid == row["contract"]
+            assert item.value == Money(Decimal(row["value"]), "CAD")
+            assert item.source is ContractSource.CANADA
+
+
+def test_format_contract_example(examples_dir: Path) -> None:
+    (contract,) = example_contracts(examples_dir, "FORMAT.contract.json")
+    assert contract == Contract(
+        source=ContractSource.CANADA,
+        key="21K01-022267/001/PQ",
+        piid="21K01-022267/001/PQ",
+        title=LocalizedText("Office Furniture", "Meubles de bureau"),
+        buyer=Agency(LocalizedText("Correctional Service of Canada", "Service correctionnel du Canada")),
+        supplier=Supplier("KRUEGER INTERNATIONAL INC ACTING THROUGH OEI", city="GREEN BAY", region="Wisconsin"),
+        value=Money(Decimal("25000000.00"), "CAD"),
+        award_date=date(2013, 4, 29),
+        expiry_date=date(2015, 10, 30),
+        gsins=("N7110",),
+        url=LocalizedText("https://buyandsell.gc.ca/procurement-data/contract-history/21K01-022267-001-PQ", None),
+    )
+
+
+def test_format_tender_example(examples_dir: Path) -> None:
+    (tender,) = example_tenders(examples_dir, "FORMAT.tender.json")
+    assert tender.reference == "PW-$$FE-176-68065"
+    assert tender.solicitation_number == "EH900-160791/A"
+    assert tender.closing_date == date(2015, 11, 16)
+    assert tender.buyer == LocalizedText(
+        "Public Works and Government Services Canada", "Travaux publics et Services gouvernementaux Canada"
+    )
+    assert tender.title.fr is not None
+    assert tender.title.fr.startswith("Expert-Conseil en Environnement pour le projet d'intégrité")
+    assert tender.url == LocalizedText(
+        "https://buyandsell.gc.ca/procurement-data/tender-notice/PW-FE-176-68065",
+        "https://achatsetventes.gc.ca/donnees-sur-l-approvisionnement/appels-d-offres/PW-FE-176-68065",
+    )
+    assert tender.gsins == ("C219DA",)
+    assert tender.delivery_regions == ("ON",)
+    assert tender.opportunity_regions == ()
+
+
+def test_readme_tenders_lack_buyer_and_closing_date(examples_dir: Path) -> None:
+    tenders = example_tenders(examples_dir, "README.tenders.json")
+    first = tenders[0]
+    assert first.reference == "PW-$$ZL-102-25299"
+    assert first.buyer == LocalizedText(None, None)
+    assert first.solicitation_number is None
+    assert first.closing_date is None
+    assert first.gsins == ("V201A", "V201B")
+    assert first.delivery_regions == ("NCR", "ON", "QC")
+    assert tenders[2].opportunity_regions == ("CAN",)
+
+
+def test_readme_contracts_values_in_cad(examples_dir: Path) -> None:
+    contracts = example_contracts(examples_dir, "README.contracts.json")
+    assert contracts[0].value == Money(Decimal("0.00"), "CAD")
+    assert contracts[1].value == Money(Decimal("146370.00"), "CAD")
+    assert contracts[1].supplier == Supplier("CROSS COUNTRY PARTS DISTRIBUTORS LTD", city="Calgary", region="Alberta")
+    assert contracts[0].url == LocalizedText(
+        "https://buyandsell.gc.ca/procurement-data/contract-history/W8486-122288-001-PR",
+        "https://achatsetventes.gc.ca/donnees-sur-l-approvisionnement/contrats-octroyes/W8486-122288-001-PR",
+    )
+    assert contracts[0].buyer == Agency(
+        LocalizedText("Department of National Defence", "Ministère de la défense nationale")
+    )
+
+
+def test_a_single_object_is_not_the_api_envelope(examples_dir: Path) -> None:
+    with pytest.raises(UpstreamBadResponse) as raised:
+        canada.parse_contract_page(load_json(examples_dir / "FORMAT.contract.json"))
+    assert raised.value.upstream == "canada"
+
+
+# --- our own payloads ---------------------------------------------------------------------------------------------
+
+
+def test_tender_quirks() -> None:
+    page = canada.parse_tender_page(load_json(PAYLOADS / "canada_tenders_quirks.json"))
+    assert page.total == 3
+    csv_lists, french_only, bare = page.items
+    assert csv_lists.gsins == ("S208A", "S208B")
+    assert csv_lists.delivery_regions == ("ON", "QC")
+    assert csv_lists.closing_date is None
+    assert csv_lists.url == LocalizedText(
+        "https://buyandsell.gc.ca/procurement-data/tender-notice/PW-XY-001-00001", None
+    )
+    assert french_only.title == LocalizedText(None, "Services de traduction")
+    assert french_only.title.in_language(Language.EN) == "Services de traduction"
+    assert french_only.buyer == LocalizedText(None, "Bureau de la traduction")
+    assert french_only.solicitation_number is None
+    assert french_only.gsins == ("R019BF",)
+    assert french_only.closing_date is None
+    assert bare == Tender(
+        reference="PW-$$XY-003-00003",
+        solicitation_number=None,
+        title=LocalizedText(None, None),
+        buyer=LocalizedText(None, None),
+        url=LocalizedText(None, None),
+        closing_date=date(2016, 2, 1),
+    )
+
+
+def test_contract_quirks() -> None:
+    page = canada.parse_contract_page(load_json(PAYLOADS / "canada_contracts_quirks.json"))
+    assert page.total == 3
+    dollars, blank_value, numeric = page.items
+    assert dollars.value == Money(Decimal("1250.50"), "CAD")
+    assert dollars.gsins == ("N7110",)
+    assert dollars.supplier == Supplier("ACME LTD")
+    assert dollars.buyer is None
+    assert dollars.url is None
+    assert blank_value.value is None
+    assert blank_value.award_date is None
+    assert blank_value.title == LocalizedText("Cleaning Services", None)
+    assert blank_value.buyer == Agency(LocalizedText(None, "Défense nationale"))
+    assert blank_value.url is not None
+    assert blank_value.url.en is None
+    assert blank_value.supplier is None
+    assert numeric.value == Money(Decimal("1999.99"), "CAD")
+    assert numeric.supplier == Supplier(None, city="Halifax", region="Nova Scotia")
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [None, {}, {"results": []}, "[]", 7, JSON_NULL_BODY],
+    ids=["null", "object", "ita-like", "string", "number", "no-body"],
+)
+def test_wrong_envelopes_are_bad_responses_except_no_content(payload: object) -> None:
+    if payload is JSON_NULL_BODY:
+        assert canada.parse_tender_page(payload) == Page(items=(), total=0)
+        assert canada.parse_contract_page(payload) == Page(items=(), total=0)
+        return
+    for parse in (canada.parse_tender_page, canada.parse_contract_page):
+        with pytest.raises(UpstreamBadResponse) as raised:
+            parse(payload)
+        assert raised.value.code == "UPSTREAM_BAD_RESPONSE"
+
+
+def test_an_empty_array_is_an_empty_page() -> None:
+    assert canada.parse_tender_page([]) == Page(items=(), total=0)
+
+
+# --- build_params ---------------------------------------------------------------------------------------------------
+
+
+def test_tender_params_are_comma_joined_upper_cased_and_ignore_paging() -> None:
+    query = TenderQuery(
+        keywords=("aircraft", " "),
+        gsins=("n76", "V2"),
+        delivery_regions=("on", "qc", "ncr", "can"),
+        opportunity_regions=("INT",),
+        closing=DateRange(date(2015, 1, 1)),
+    )
+    expected = {"keywords": "AIRCRAFT", "gsins": "N76,V2", "delivery": "ON,QC,NCR,CAN", "opportunity": "INT"}
+    assert canada.build_params(query, limit=10, offset=0) == expected
+    assert canada.build_params(query, limit=50, offset=40) == expected
+    assert canada.build_params(TenderQuery(), limit=10, offset=0) == {}
+
+
+def test_contract_params_send_only_what_the_upstream_filters() -> None:
+    query = ContractQuery(
+        keywords=" baking ",
+        gsins=("N7310",),
+        supplier_name="acme",
+        awarded=DateRange(date(2015, 1, 1)),
+        value=ValueRange(Decimal(1)),
+    )
+    assert canada.build_params(query, limit=10, offset=0) == {"keywords": "BAKING", "gsins": "N7310"}
+    assert canada.build_params(ContractQuery(keywords="  "), limit=10, offset=0) == {}
+
+
+# --- local filters ----------------------------------------------------------------------------------------------------
+
+
+def test_select_tenders_by_closing_range(examples_dir: Path) -> None:
+    tenders = example_tenders(examples_dir, "FORMAT.tender.json") + example_tenders(examples_dir, "README.tenders.json")
+    assert canada.select_tenders(tenders, TenderQuery()) == tenders
+    in_range = canada.select_tenders(tenders, TenderQuery(closing=DateRange(date(2015, 11, 16), date(2015, 11, 16))))
+    assert [tender.reference for tender in in_range] == ["PW-$$FE-176-68065"]
+    assert canada.select_tenders(tenders, TenderQuery(closing=DateRange(end=date(2015, 11, 15)))) == ()
+
+
+def test_select_contracts_locally(examples_dir: Path) -> None:
+    contracts = example_contracts(examples_dir, "README.contracts.json")
+
+    def numbers(query: ContractQuery) -> list[str]:
+        return [contract.key for contract in canada.select_contracts(contracts, query)]
+
+    assert numbers(ContractQuery()) == [contract.key for contract in contracts]
+    assert numbers(ContractQuery(value=ValueRange(Decimal(100_000), Decimal(146_370)))) == [
+        "W8486-151508/001/PR",
+        "W8482-156567/001/PR",
+    ]
+    assert numbers(ContractQuery(awarded=DateRange(date(2015, 3, 3), date(2015, 3, 4)))) == [
+        "W8486-122288/001/PR",
+        "W8486-151118/004/PR",
+    ]
+    assert numbers(ContractQuery(supplier_name="protocan")) == ["W8486-151118/004/PR"]
+    assert len(numbers(ContractQuery(agency_name="défense nationale"))) == len(contracts)
+    assert numbers(ContractQuery(agency_name="Correctional")) == []
+    assert numbers(ContractQuery(piid="w8486-151508/001/pr")) == ["W8486-151508/001/PR"]
+
+
+def test_sam_only_criteria() -> None:
+    assert canada.sam_only_criteria(ContractQuery(keywords="x", gsins=("N",), supplier_name="y")) == ()
+    assert canada.sam_only_criteria(ContractQuery(naics=("541512",), fiscal_year=2024)) == ("naics", "fiscal_year")
+
+
+# --- the client, over a cache that answers for the upstream -----------------------------------------------------------
+
+
+class CannedCache:
+    """A ResponseCache that answers each path from canned payloads without calling the upstream; records its keys."""
+
+    def __init__(self, answers: dict[str, object]) -> None:
+        self.answers = answers
+        self.keys: list[str] = []
+        self.ttls: list[int] = []
+
+    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
+        del fetch, stale_for_s
+        self.keys.append(key)
+        self.ttls.append(ttl_s)
+        return Cached(self.answers[key.split(":", 1)[1].split("?", 1)[0]], CacheStatus.HIT)
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[UpstreamHttp]:
+    settings = Settings()
+    async with open_session(settings) as session:
+        yield UpstreamHttp("canada", settings.canada_url, session, settings)
+
+
+@pytest.fixture
+def answers(examples_dir: Path) -> dict[str, object]:
+    return {
+        canada.TENDERS_PATH: example_rows(examples_dir, "README.tenders.json"),
+        canada.CONTRACTS_PATH: example_rows(examples_dir, "README.contracts.json"),
+    }
+
+
+def client_over(http: UpstreamHttp, answers: dict[str, object]) -> tuple[canada.CanadaClient, CannedCache]:
+    cache = CannedCache(answers)
+    return canada.CanadaClient(http, cache, ttl_s=900, stale_for_s=86_400, contracts_ttl_s=3600), cache
+
+
+async def test_tender_pages_are_sliced_from_one_cached_answer(http: UpstreamHttp, answers: dict[str, object]) -> None:
+    client, cache = client_over(http, answers)
+    query = TenderQuery(gsins=("N76", "V2"))
+    deadline = Deadline.after(5)
+    first = await client.tenders(query, limit=2, offset=0, deadline=deadline)
+    rest = await client.tenders(query, limit=10, offset=2, deadline=deadline)
+    beyond = await client.tenders(query, limit=10, offset=99, deadline=deadline)
+    assert [tender.reference for tender in first.items] == ["PW-$$ZL-102-25299", "PW-$KIN-650-6679"]
+    assert (first.total, first.offset) == (5, 0)
+    assert (len(rest.items), rest.total, rest.offset) == (3, 5, 2)
+    assert beyond == Page(items=(), total=5, offset=99)
+    assert set(cache.keys) == {cache_key("canada", canada.TENDERS_PATH, {"gsins": "N76,V2"})}
+    assert cache.ttls == [900, 900, 900]
+
+
+async def test_contracts_are_filtered_locally_before_slicing(http: UpstreamHttp, answers: dict[str, object]) -> None:
+    client, cache = client_over(http, answers)
+    query = ContractQuery(keywords="baking", value=ValueRange(minimum=Decimal(1000)))
+    page = await client.contracts(query, limit=1, offset=1, deadline=Deadline.after(5))
+    assert page.total == 4
+    assert [contract.key for contract in page.items] == ["W8486-151118/004/PR"]
+    assert cache.keys == [cache_key("canada", canada.CONTRACTS_PATH, {"keywords": "BAKING"})]
+    assert cache.ttls == [3600]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [ContractQuery(naics=("541512",)), ContractQuery(sources=(ContractSource.SAM,))],
+    ids=["sam-only-criterion", "sam-source-only"],
+)
+async def test_contract_queries_canada_cannot_match_ask_nothing(
+    http: UpstreamHttp, answers: dict[str, object], query: ContractQuery
+) -> None:
+    client, cache = client_over(http, answers)
+    assert await client.contracts(query, limit=10, offset=3, deadline=Deadline.after(5)) == Page((), 0, 3)
+    assert cache.keys == []
+
+
+async def test_tender_lookup_is_narrowed_by_its_gsin(http: UpstreamHttp, answers: dict[str, object]) -> None:
+    client, cache = client_over(http, answers)
+    tender = await client.tender("PW-13-00538668", gsin="N7610AA", deadline=Deadline.after(5))
+    assert tender is not None
+    assert tender.gsins == ("N7610AA", "N7610D")
+    assert await client.tender("PW-NOT-THERE", gsin=None, deadline=Deadline.after(5)) is None
+    assert await client.tender("  ", gsin=None, deadline=Deadline.after(5)) is None
+    assert cache.keys == [
+        cache_key("canada", canada.TENDERS_PATH, {"gsins": "N7610AA"}),
+        cache_key("canada", canada.TENDERS_PATH, {}),
+    ]
+
+
+async def test_contract_lookup(http: UpstreamHttp, answers: dict[str, object]) -> None:
+    client, cache = client_over(http, answers)
+    contract = await client.contract("W8486-151508/001/PR", gsin="N7310", deadline=Deadline.after(5))
+    assert contract is not None
+    assert contract.value == Money(Decimal("146370.00"), "CAD")
+    assert await client.contract("W0000-000000/001/ZZ", gsin=None, deadline=Deadline.after(5)) is None
+    assert cache.keys == [
+        cache_key("canada", canada.CONTRACTS_PATH, {"gsins": "N7310"}),
+        cache_key("canada", canada.CONTRACTS_PATH, {}),
+    ]
