@@ -1,0 +1,229 @@
+"""Pure ASGI middleware in front of /graphql: who is calling (API key or the anonymous tier), and may they call now.
+
+A key arrives as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key: the anonymous tier when it is enabled
+(metered per client address), else 401. A key that is unknown, wrong or revoked: 401 even when anonymous calls are
+allowed (a caller who sends a key wants to know it does not work). Malformed credentials headers: 400. The key store
+unreachable: 503. Over the tier's request rate: 429 with `Retry-After`. Admitted requests carry a `Metering` in
+`scope["state"]["metering"]`, and their responses `RateLimit-Policy` and `RateLimit` headers (IETF httpapi draft).
+Error bodies are GraphQL-shaped with `extensions.code`; no key ever appears in a body or a log line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from contextlib import AsyncExitStack
+from urllib.parse import parse_qs
+
+import coredis
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.errors import GatewayError, RateLimited, Unauthenticated
+from gateway.keys import ApiKeyRecord, ApiKeys, MalformedCredentials, extract_api_key
+from gateway.metering import ANONYMOUS_KEY_PREFIX, Caller, Metering
+from gateway.ratelimit import Decision, RateLimiter, ratelimit_headers
+from gateway.settings import ANONYMOUS_TIER, Settings, Tier
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
+GRAPHQL_RESPONSE = b"application/graphql-response+json"
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
+WWW_AUTHENTICATE = 'Bearer realm="procurement-gateway"'
+KEY_STORE_RETRY_AFTER_S = 1
+WARM_UP_TIER, WARM_UP_KEY_ID = "warm-up", "warm-up-probe"
+_KEY_STORE_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError, ValueError)
+
+
+class AccessControl:
+    """The key store and the per-caller limiter of one process: opened in the lifespan, read per request."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._keys: ApiKeys | None = None
+        self._limiter: RateLimiter | None = None
+        self._storage_gate: asyncio.Semaphore | None = None
+
+    async def open(self, stack: AsyncExitStack) -> None:
+        """Opens both (inside the running loop: the memory limiter starts a task) and closes them with `stack`."""
+        keys = ApiKeys.from_settings(self.settings)
+        stack.push_async_callback(keys.aclose)
+        limiter = RateLimiter.from_settings(self.settings)
+        stack.push_async_callback(limiter.aclose)
+        self._keys, self._limiter = keys, limiter
+        self._storage_gate = asyncio.Semaphore(self.settings.redis_pool_size)
+        stack.callback(self._close)
+        await self._warm_up(limiter)
+
+    async def _warm_up(self, limiter: RateLimiter) -> None:
+        """One uncounted round trip before the first caller: a cold pool (connects, script loads) under a burst of
+        requests would otherwise time out, and a timed-out limiter fails open for everyone for a while."""
+        probe = Tier(WARM_UP_TIER, requests_per_minute=1, burst=1, cost_per_hour=1, max_query_cost=1)
+        await limiter.peek(WARM_UP_KEY_ID, probe)
+
+    def _close(self) -> None:
+        self._keys = self._limiter = None
+        self._storage_gate = None
+
+    def metering(self, caller: Caller) -> Metering:
+        return Metering(caller, self.limiter, storage_gate=self._storage_gate)
+
+    async def authenticate(self, presented: str) -> ApiKeyRecord | None:
+        """The key's live record; the lookup waits its turn at the same gate as the limiter (see Metering)."""
+        if self._storage_gate is None:
+            return await self.keys.authenticate(presented)
+        async with self._storage_gate:
+            return await self.keys.authenticate(presented)
+
+    @property
+    def keys(self) -> ApiKeys:
+        if self._keys is None:
+            raise RuntimeError("access control is not open (lifespan not run)")
+        return self._keys
+
+    @property
+    def limiter(self) -> RateLimiter:
+        if self._limiter is None:
+            raise RuntimeError("access control is not open (lifespan not run)")
+        return self._limiter
+
+
+class _Refusal(Exception):
+    def __init__(self, status: int, error: GatewayError, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(error.message)
+        self.status = status
+        self.error = error
+        self.headers = dict(headers or {})
+
+
+class AccessMiddleware:
+    def __init__(self, app: ASGIApp, control: AccessControl) -> None:
+        self.app = app
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] not in GRAPHQL_PATHS or _needs_no_key(scope):
+            await self.app(scope, receive, send)
+            return
+        try:
+            caller = await self._identify(scope)
+            metering = self.control.metering(caller)
+            decision = await metering.check_request()
+            if not decision.allowed:
+                raise await self._rate_limited(metering, decision)
+        except _Refusal as refusal:
+            await _send_refusal(scope, send, refusal)
+            return
+        scope.setdefault("state", {})["metering"] = metering
+
+        async def send_with_budget(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                budget = await metering.current_budget()
+                if not budget.degraded:
+                    headers = ratelimit_headers(budget, metering.refused)
+                    headers.pop("Retry-After", None)  # the endpoint sets it on the answers it refuses
+                    message["headers"] = [*message.get("headers", []), *_encoded(headers)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_budget)
+
+    async def _identify(self, scope: Scope) -> Caller:
+        settings = self.control.settings
+        try:
+            presented = extract_api_key(_credential_headers(scope))
+        except MalformedCredentials as exc:
+            raise _Refusal(400, exc) from None
+        except Unauthenticated as exc:
+            raise _Refusal(401, exc, {"WWW-Authenticate": WWW_AUTHENTICATE}) from None
+        if presented is None:
+            anonymous = settings.tier_table.get(ANONYMOUS_TIER)
+            if settings.anonymous_tier_enabled and anonymous is not None:
+                client = scope.get("client")
+                address = client[0] if client else "unknown"
+                return Caller(f"{ANONYMOUS_KEY_PREFIX}{address}", owner="anonymous", tier=anonymous)
+            raise _Refusal(
+                401,
+                Unauthenticated("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"),
+                {"WWW-Authenticate": WWW_AUTHENTICATE},
+            )
+        try:
+            record = await self.control.authenticate(presented)
+        except _KEY_STORE_ERRORS as exc:
+            log.warning("API key store unreachable, refusing keyed requests: %s", type(exc).__name__)
+            raise _Refusal(
+                503,
+                KeyStoreUnavailable("the API key store is unreachable; retry shortly"),
+                {"Retry-After": str(KEY_STORE_RETRY_AFTER_S)},
+            ) from None
+        if record is None:
+            raise _Refusal(
+                401,
+                Unauthenticated("the API key is unknown or revoked"),
+                {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'},
+            )
+        tier = settings.tier_table.get(record.tier)
+        if tier is None:
+            log.warning("API key %s names tier %r, which this gateway does not configure", record.key_id, record.tier)
+            raise _Refusal(401, Unauthenticated("the API key's tier is not served by this gateway"))
+        return Caller(record.key_id, owner=record.owner, tier=tier)
+
+    async def _rate_limited(self, metering: Metering, decision: Decision) -> _Refusal:
+        budget = await metering.current_budget()
+        retry_after_s = decision.retry_after_s or 1
+        error = RateLimited(
+            f"over the {decision.limit} requests per {decision.policy} window of tier {metering.caller.tier.name}",
+            retryAfter=retry_after_s,
+            policy=decision.policy,
+        )
+        headers = ratelimit_headers(budget, decision) if not budget.degraded else {}
+        headers["Retry-After"] = str(retry_after_s)
+        return _Refusal(429, error, headers)
+
+
+class KeyStoreUnavailable(GatewayError):
+    code = "KEY_STORE_UNAVAILABLE"
+
+
+def _needs_no_key(scope: Scope) -> bool:
+    """CORS preflights and the GraphiQL page (a browser GET for HTML without a query) do no work for anyone."""
+    if scope["method"] == "OPTIONS":
+        return True
+    if scope["method"] != "GET":
+        return False
+    accept = b", ".join(value for name, value in scope["headers"] if name == b"accept")
+    if b"text/html" not in accept:
+        return False
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    return "query" not in query
+
+
+def _credential_headers(scope: Scope) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for name, value in scope["headers"]:
+        if name in CREDENTIAL_HEADERS:
+            key = name.decode("ascii")
+            if key in found:
+                raise MalformedCredentials(f"the {key} header is sent more than once")
+            found[key] = value.decode("latin-1")
+    return found
+
+
+def _encoded(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
+    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
+
+
+async def _send_refusal(scope: Scope, send: Send, refusal: _Refusal) -> None:
+    body = json.dumps({"errors": [{"message": refusal.error.message, "extensions": refusal.error.as_extensions()}]})
+    accept = b", ".join(value for name, value in scope["headers"] if name == b"accept")
+    legacy_json = b"application/json" in accept and GRAPHQL_RESPONSE not in accept
+    media_type = b"application/json" if legacy_json else GRAPHQL_RESPONSE
+    encoded = body.encode()
+    headers = [
+        (b"content-type", media_type),
+        (b"content-length", str(len(encoded)).encode()),
+        *_encoded(refusal.headers),
+    ]
+    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
+    await send({"type": "http.response.body", "body": encoded})

@@ -1,0 +1,70 @@
+"""The caller of one request and its meter: who pays (key id, tier), and what the request cost and left.
+
+The access middleware creates a `Metering` for every admitted /graphql request and puts it in `scope["state"]`; the
+GraphQL endpoint charges the document's cost to it before execution; resolvers read it for the `rateLimit` field; the
+middleware reads it again for the `RateLimit` headers of the response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from gateway.ratelimit import Budget, Decision, RateLimiter
+from gateway.settings import Tier
+
+ANONYMOUS_KEY_PREFIX = "anonymous:"
+
+
+@dataclass(frozen=True)
+class Caller:
+    key_id: str  # the public key id, or `anonymous:<client address>` for the anonymous tier
+    owner: str
+    tier: Tier
+
+    @property
+    def anonymous(self) -> bool:
+        return self.key_id.startswith(ANONYMOUS_KEY_PREFIX)
+
+
+@dataclass
+class Metering:
+    caller: Caller
+    limiter: RateLimiter
+    # Bounds the requests talking to the limiter's storage at once (the size of its pool): a burst waits here, off
+    # the limiter's clock, instead of timing out in the pool queue (a timed-out limiter fails open for a while).
+    storage_gate: asyncio.Semaphore | None = None
+    requested_cost: int | None = None  # the document's estimated cost, once the endpoint has estimated it
+    budget: Budget | None = None  # the caller's budget after this request's charge
+    refused: Decision | None = None  # the cost charge the limiter refused, if it did
+
+    async def check_request(self) -> Decision:
+        """Counts this request against the tier's request rate."""
+        async with self._gated():
+            return await self.limiter.check_request(self.caller.key_id, self.caller.tier)
+
+    async def charge(self, cost: int) -> Decision:
+        """Charges `cost` to the hourly budget and reads the budget left (a refused charge costs nothing)."""
+        self.requested_cost = cost
+        async with self._gated():
+            decision = await self.limiter.charge_cost(self.caller.key_id, self.caller.tier, cost)
+            if not decision.allowed:
+                self.refused = decision
+            self.budget = await self.limiter.peek(self.caller.key_id, self.caller.tier)
+        return decision
+
+    async def current_budget(self) -> Budget:
+        if self.budget is None:
+            async with self._gated():
+                self.budget = await self.limiter.peek(self.caller.key_id, self.caller.tier)
+        return self.budget
+
+    @asynccontextmanager
+    async def _gated(self) -> AsyncIterator[None]:
+        if self.storage_gate is None:
+            yield
+            return
+        async with self.storage_gate:
+            yield

@@ -1,0 +1,192 @@
+"""The guard over the gateway's OWN upstream keys: calls per UTC calendar day, exact across replicas.
+
+Each call is one atomic Redis `INCR quota:<upstream>:<YYYY-MM-DD>` (with `EXPIRE` 48 h, in the same MULTI), or a
+dict entry for one process. A call that pushes the counter over the quota is refused with UpstreamQuotaExceeded and
+`retry_after_s` = seconds until 00:00 UTC. `pause(upstream, seconds)` (an upstream answered 429 / quota spent)
+refuses calls on every replica until it ends.
+
+If Redis fails or times out the guard FAILS CLOSED: `acquire` raises UpstreamUnavailable (code UPSTREAM_UNAVAILABLE,
+"quota counter unreachable"), because an uncounted call could spend the key's daily allowance; it leaves Redis alone
+for `retry_storage_after_s`, then tries again, so it recovers by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import coredis
+
+from gateway.errors import UpstreamQuotaExceeded, UpstreamUnavailable
+from gateway.keys import redis_client
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+KEY_TTL_S = 48 * 60 * 60
+_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
+_T = TypeVar("_T")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def seconds_until_utc_midnight(now: datetime) -> int:
+    midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC)
+    return max(1, math.ceil((midnight - now).total_seconds()))
+
+
+class QuotaGuard:
+    def __init__(
+        self,
+        daily_quotas: Mapping[str, int],
+        *,
+        redis: coredis.Redis[str] | None = None,
+        prefix: str = "quota:",
+        clock: Clock = utc_now,
+        timeout_s: float = 0.5,
+        retry_storage_after_s: float = 1.0,
+    ) -> None:
+        """`daily_quotas` maps upstream name -> calls per UTC day; 0 or absent means no quota."""
+        self._quotas = {name: quota for name, quota in daily_quotas.items() if quota > 0}
+        self._redis = redis
+        self._prefix = prefix
+        self._clock = clock
+        self._timeout_s = timeout_s
+        self._retry_storage_after_s = retry_storage_after_s
+        self._skip_storage_until = 0.0
+        self._in_outage = False
+        self._counts: dict[tuple[str, str], int] = {}
+        self._paused_until: dict[str, datetime] = {}
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, clock: Clock = utc_now) -> QuotaGuard:
+        redis = None
+        if settings.redis_url:
+            redis = redis_client(
+                settings.redis_url, timeout_s=settings.redis_timeout_s, pool_size=settings.redis_pool_size
+            )
+        return cls(settings.daily_quotas(), redis=redis, clock=clock, timeout_s=settings.redis_timeout_s)
+
+    def __repr__(self) -> str:
+        return f"QuotaGuard(quotas={self._quotas!r}, shared={self._redis is not None})"
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            self._redis.connection_pool.disconnect()
+
+    async def acquire(self, upstream: str) -> None:
+        """Spends one call of today's quota, or raises UpstreamQuotaExceeded / UpstreamUnavailable."""
+        quota = self._quotas.get(upstream)
+        if quota is None:
+            return
+        now = self._now()
+        paused_for = await self._paused_for(upstream, now)
+        if paused_for:
+            raise UpstreamQuotaExceeded(
+                upstream, f"{upstream} asked the gateway to pause its calls; retry later", retry_after_s=paused_for
+            )
+        count = await self._increment(upstream, now)
+        if count > quota:
+            raise UpstreamQuotaExceeded(
+                upstream,
+                f"the gateway's daily {upstream} quota ({quota} calls) is spent until 00:00 UTC",
+                retry_after_s=seconds_until_utc_midnight(now),
+            )
+
+    async def remaining(self, upstream: str) -> int | None:
+        """Calls left today; None when the upstream has no quota or the counter is unreachable."""
+        quota = self._quotas.get(upstream)
+        if quota is None:
+            return None
+        key = self._key(upstream, self._now())
+        if self._redis is None:
+            return max(0, quota - self._counts.get((upstream, key), 0))
+        try:
+            raw = await self._redis_call(upstream, self._redis.get(key))
+        except UpstreamUnavailable:
+            return None
+        return max(0, quota - int(raw or 0))
+
+    async def pause(self, upstream: str, seconds: float) -> None:
+        """Refuses calls to `upstream` for `seconds` (its 429 / Retry-After), on every replica when shared."""
+        until = self._now() + timedelta(seconds=max(1.0, seconds))
+        if self._redis is None:
+            self._paused_until[upstream] = max(until, self._paused_until.get(upstream, until))
+            return
+        await self._redis_call(
+            upstream,
+            self._redis.set(
+                f"{self._prefix}{upstream}:paused-until", until.isoformat(), px=math.ceil(max(1.0, seconds) * 1000)
+            ),
+        )
+
+    def _now(self) -> datetime:
+        now = self._clock()
+        return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
+
+    def _key(self, upstream: str, now: datetime) -> str:
+        return f"{self._prefix}{upstream}:{now.date().isoformat()}"
+
+    async def _increment(self, upstream: str, now: datetime) -> int:
+        key = self._key(upstream, now)
+        if self._redis is None:
+            self._drop_past_days(now)
+            count = self._counts[upstream, key] = self._counts.get((upstream, key), 0) + 1
+            return count
+        redis = self._redis
+
+        async def incr_with_expiry() -> int:
+            async with await redis.pipeline(transaction=True) as pipe:
+                pipe.incr(key)
+                pipe.expire(key, KEY_TTL_S)
+                count, _ = await pipe.execute()
+            return int(count)
+
+        return await self._redis_call(upstream, incr_with_expiry())
+
+    async def _paused_for(self, upstream: str, now: datetime) -> int:
+        if self._redis is None:
+            until = self._paused_until.get(upstream)
+        else:
+            raw = await self._redis_call(upstream, self._redis.get(f"{self._prefix}{upstream}:paused-until"))
+            until = datetime.fromisoformat(raw) if raw else None
+        if until is None or until <= now:
+            return 0
+        return max(1, math.ceil((until - now).total_seconds()))
+
+    def _drop_past_days(self, now: datetime) -> None:
+        today = now.date().isoformat()
+        for stale in [entry for entry in self._counts if not entry[1].endswith(today)]:
+            del self._counts[stale]
+
+    async def _redis_call(self, upstream: str, operation: Awaitable[_T]) -> _T:
+        if time.monotonic() < self._skip_storage_until:
+            getattr(operation, "close", lambda: None)()
+            raise _counter_unreachable(upstream)
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                result = await operation
+        except _REDIS_ERRORS as exc:
+            self._skip_storage_until = time.monotonic() + self._retry_storage_after_s
+            if not self._in_outage:
+                self._in_outage = True
+                log.warning("upstream quota counter unreachable, refusing quota-guarded calls: %s", type(exc).__name__)
+            raise _counter_unreachable(upstream) from exc
+        if self._in_outage:
+            self._in_outage = False
+            log.warning("upstream quota counter reachable again")
+        return result
+
+
+def _counter_unreachable(upstream: str) -> UpstreamUnavailable:
+    return UpstreamUnavailable(
+        upstream, f"the gateway's {upstream} quota counter is unreachable; {upstream} calls are paused until it is back"
+    )

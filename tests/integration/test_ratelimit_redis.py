@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gateway.ratelimit import RateLimiter
+from gateway.settings import Tier
+from tests.redis_harness import free_port, private_redis, require_redis, unique_namespace
+
+FLAT_100 = Tier("flat", requests_per_minute=100, burst=100, cost_per_hour=1_000, max_query_cost=100)
+REPO = Path(__file__).resolve().parents[2]
+
+REPLICA = """
+import asyncio, json, sys
+from gateway.ratelimit import RateLimiter
+from gateway.settings import Tier
+
+async def main():
+    url, namespace, go_at = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    limiter = RateLimiter.on_redis(url, namespace=namespace, timeout_s=20, pool_size=50)
+    tier = Tier("flat", requests_per_minute=100, burst=100, cost_per_hour=1000, max_query_cost=100)
+    await limiter.peek("warm-up", tier)
+    import time
+    await asyncio.sleep(max(0.0, go_at - time.time()))
+    decisions = await asyncio.gather(*(limiter.check_request("shared-key", tier) for _ in range(200)))
+    await limiter.aclose()
+    print(json.dumps({"admitted": sum(d.allowed for d in decisions), "degraded": sum(d.degraded for d in decisions)}))
+
+asyncio.run(main())
+"""
+
+
+def test_two_processes_with_200_concurrent_hits_each_admit_exactly_100() -> None:
+    url = require_redis()
+    namespace = unique_namespace("two-replicas")
+    go_at = str(time.time() + 3)
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-c", REPLICA, url, namespace, go_at], cwd=REPO, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
+    results = [json.loads(replica.communicate(timeout=90)[0]) for replica in replicas]
+    assert [replica.returncode for replica in replicas] == [0, 0]
+    assert sum(result["degraded"] for result in results) == 0
+    assert sum(result["admitted"] for result in results) == 100
+
+
+async def test_two_limiters_share_the_cost_budget_atomically() -> None:
+    url = require_redis()
+    namespace = unique_namespace("cost")
+    left = RateLimiter.on_redis(url, namespace=namespace, timeout_s=10)
+    right = RateLimiter.on_redis(url, namespace=namespace, timeout_s=10)
+    try:
+        decisions = await asyncio.gather(
+            *(limiter.charge_cost("k", FLAT_100, 7) for limiter in (left, right) for _ in range(150))
+        )
+        assert sum(d.allowed for d in decisions) == 1_000 // 7
+        budget = await right.peek("k", FLAT_100)
+        assert budget.cost.remaining == 1_000 - 7 * (1_000 // 7)
+        assert 3500 < budget.cost.reset_after_s <= 3600
+        refused = await left.charge_cost("k", FLAT_100, 50)
+        assert not refused.allowed
+        assert (await left.peek("k", FLAT_100)).cost.remaining == budget.cost.remaining
+    finally:
+        await left.aclose()
+        await right.aclose()
+
+
+async def test_unreachable_redis_fails_open_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
+    limiter = RateLimiter.on_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5, retry_storage_after_s=0.05)
+    tier = Tier("tiny", requests_per_minute=2, burst=2, cost_per_hour=1, max_query_cost=1)
+    with caplog.at_level(logging.WARNING, logger="gateway.ratelimit"):
+        for _ in range(5):
+            decision = await limiter.check_request("k", tier)
+            assert (decision.allowed, decision.degraded) == (True, True)
+            assert (await limiter.charge_cost("k", tier, 1)).allowed
+            await asyncio.sleep(0.06)
+        assert (await limiter.peek("k", tier)).degraded
+    assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
+    await limiter.aclose()
+
+
+async def test_limiter_recovers_by_itself_when_redis_comes_back(caplog: pytest.LogCaptureFixture) -> None:
+    tier = Tier("tiny", requests_per_minute=3, burst=3, cost_per_hour=10, max_query_cost=10)
+    with private_redis() as server:
+        limiter = RateLimiter.on_redis(server.url, timeout_s=0.5, retry_storage_after_s=0.1)
+        try:
+            assert [(await limiter.check_request("k", tier)).allowed for _ in range(4)] == [True] * 3 + [False]
+            server.stop()
+            with caplog.at_level(logging.WARNING, logger="gateway.ratelimit"):
+                outage = [await limiter.check_request("k", tier) for _ in range(3)]
+                assert all(d.allowed and d.degraded for d in outage)
+                server.start()
+                await asyncio.sleep(0.15)
+                back = [await limiter.check_request("k2", tier) for _ in range(4)]
+            assert [d.allowed for d in back] == [True] * 3 + [False]
+            assert not any(d.degraded for d in back)
+            assert any("reachable again" in r.getMessage() for r in caplog.records)
+        finally:
+            await limiter.aclose()
