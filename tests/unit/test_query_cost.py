@@ -1,0 +1,136 @@
+"""estimate_cost: upstream calls from the document and its variables alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from graphql import (
+    FragmentDefinitionNode,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    Visitor,
+    parse,
+    visit,
+)
+
+from gateway.api import build_schema
+from schema.cost import MAX_COST, _CostWalker, estimate_cost
+
+
+@pytest.fixture(scope="module")
+def schema() -> GraphQLSchema:
+    return build_schema()._schema
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "cost"),
+    [
+        ("{ __typename sources { name } }", None, 0),
+        ("{ __schema { types { name } } }", None, 0),
+        ("{ leads { totalCount } }", None, 1),
+        ("{ leads(first: 1) { totalCount } }", None, 1),
+        ("{ leads(first: 11) { totalCount } }", None, 2),
+        ("{ leads(first: 100) { totalCount } }", None, 10),
+        ("{ leads(first: 5000) { totalCount } }", None, 10),  # out of range: the resolver refuses it
+        ('{ lead(id: "x") { title } tender(id: "y") { title } }', None, 2),
+        ("{ sources { leadSources { source } } }", None, 1),
+        ("{ contracts(first: 20) { edges { node { awardFamily { count } } } } }", None, 2 + 20),
+        ("{ contracts { nodes { awardFamily { count } } } }", None, 1 + 10),
+        ("query($n: Int) { leads(first: $n) { totalCount } }", {"n": 30}, 3),
+        ("query($n: Int = 50) { leads(first: $n) { totalCount } }", None, 5),
+        ("query($n: Int = 50) { leads(first: $n) { totalCount } }", {"n": None}, 1),
+        ("query($n: Int) { leads(first: $n) { totalCount } }", {"n": "many"}, 1),
+        ("{ a: leads { totalCount } b: leads { totalCount } }", None, 2),
+        ('{ node(id: "x") { ... on Contract { awardFamily { count } } } }', None, 2),
+        (
+            "{ ...C } fragment C on Query { contracts(first: 30) { nodes { ...F } } } "
+            "fragment F on Contract { awardFamily { count } }",
+            None,
+            3 + 30,
+        ),
+    ],
+)
+def test_estimate(schema: GraphQLSchema, query: str, variables: dict[str, Any] | None, cost: int) -> None:
+    assert estimate_cost(schema, parse(query), variables) == cost
+
+
+def test_the_named_operation_is_costed(schema: GraphQLSchema) -> None:
+    document = parse("query A { leads(first: 100) { totalCount } } query B { tenders { totalCount } }")
+    assert estimate_cost(schema, document, None, "A") == 10
+    assert estimate_cost(schema, document, None, "B") == 1
+    assert estimate_cost(schema, document, None, "C") == 0
+
+
+def test_fragment_cycles_end(schema: GraphQLSchema) -> None:
+    document = parse("{ ...A } fragment A on Query { leads { totalCount } ...A }")
+    assert estimate_cost(schema, document) == 1
+
+
+def doubling(levels: int, on: str, leaf: str) -> str:
+    """Fragments D0..D{levels} on `on`, each spreading the previous one twice: D{levels} expands to 2^levels leaves."""
+    spreads = (f"fragment D{i} on {on} {{ ...D{i - 1} ...D{i - 1} }}" for i in range(1, levels + 1))
+    return " ".join((f"fragment D0 on {on} {{ {leaf} }}", *spreads))
+
+
+def contracts_doubling(levels: int) -> str:
+    return f"{{ contracts(first: 50) {{ nodes {{ ...D{levels} }} }} }} " + doubling(
+        levels, "Contract", "awardFamily { count }"
+    )
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize(
+    ("query", "cost"),
+    [
+        ("{ ...D60 } " + doubling(60, "Query", "sources { name }"), 0),
+        ("{ ...D60 } " + doubling(60, "Query", "leads(first: 11) { totalCount }"), MAX_COST),  # 2 * 2^60
+        ("{ leads(first: 50) { edges { ...D60 } } } " + doubling(60, "LeadEdge", "node { title }"), 5),
+        ("{ leads(first: 50) { nodes { ...D60 } } } " + doubling(60, "Lead", "title"), 5),
+        (contracts_doubling(10), 5 + 50 * 2**10),
+        (contracts_doubling(30), 5 + 50 * 2**30),
+        (contracts_doubling(60), MAX_COST),
+    ],
+    ids=["60-free", "60-root-pages", "60-lead-edges", "60-leads", "10-contracts", "30-contracts", "60-contracts"],
+)
+def test_fragments_spread_twice_per_level_are_costed_in_linear_time(
+    schema: GraphQLSchema, query: str, cost: int
+) -> None:
+    assert estimate_cost(schema, parse(query)) == cost
+
+
+class _CountingWalker(_CostWalker):
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.visits = 0
+
+    def selection_set(self, selection_set: SelectionSetNode | None, parent: Any) -> int:
+        self.visits += 1
+        return super().selection_set(selection_set, parent)
+
+
+class _SelectionSetCounter(Visitor):
+    count = 0
+
+    def enter_selection_set(self, *_: object) -> None:
+        self.count += 1
+
+
+@pytest.mark.parametrize("levels", [20, 60])
+def test_each_selection_set_is_visited_once(schema: GraphQLSchema, levels: int) -> None:
+    document = parse(contracts_doubling(levels))
+    [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
+    walker = _CountingWalker(schema, fragments, operation, {})
+    assert schema.query_type is not None
+    assert walker.selection_set(operation.selection_set, schema.query_type) == min(5 + 50 * 2**levels, MAX_COST)
+    counter = _SelectionSetCounter()
+    visit(document, counter)
+    assert walker.visits == counter.count  # 20 levels: 26 (it was 3,145,728 before memoising fragments)
+
+
+def test_a_fragment_is_costed_per_parent_type(schema: GraphQLSchema) -> None:
+    # An unknown type condition (validation reports it) takes the parent's type: 1 under SourceStatus, 0 under Query.
+    query = "{ sources { ...U } ...U } fragment U on Unknown { leadSources { source } }"
+    assert estimate_cost(schema, parse(query)) == 1
