@@ -3,12 +3,15 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
+GRAPHIQL_STAMP := gateway/static/graphiql/.vendored
+AUDIT_DIR := tools/graphql-http
+AUDIT_STAMP := $(AUDIT_DIR)/node_modules/.package-lock.json
 SANDBOX_PORT ?= 8100
 GATEWAY_PORT ?= 8000
 
-.PHONY: demo test lint typecheck contracts pytest bench install clean schema-sdl
+.PHONY: demo test lint typecheck contracts pytest bench install clean browser-deps schema
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(GRAPHIQL_STAMP)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,lint]'
@@ -17,6 +20,20 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# GraphiQL's UMD builds, pinned and hash-checked, served by the gateway itself (no CDN: offline users see it).
+$(GRAPHIQL_STAMP): scripts/vendor_graphiql.sh
+	bash scripts/vendor_graphiql.sh
+
+# The official GraphQL-over-HTTP audit suite (graphql-http), pinned by its lock file.
+$(AUDIT_STAMP): $(AUDIT_DIR)/package-lock.json
+	cd $(AUDIT_DIR) && npm ci --no-audit --no-fund --loglevel=error
+
+# The real-browser test of GraphiQL drives Debian's chromium (CI runs as root).
+browser-deps:
+	@test -x /usr/bin/chromium || { \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+		else echo "error: /usr/bin/chromium is missing; install Debian's chromium package" >&2; exit 1; fi; }
 
 demo: $(STAMP)
 	@bash scripts/demo.sh $(PY) $(SANDBOX_PORT) $(GATEWAY_PORT)
@@ -31,10 +48,14 @@ typecheck: $(STAMP)
 contracts: $(STAMP)
 	$(VENV)/bin/lint-imports
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(AUDIT_STAMP) browser-deps
 	$(PY) -m pytest --cov --cov-report=term
 
 test: lint typecheck contracts pytest
+
+# Regenerate the committed SDL after changing the schema (a test fails when it drifts).
+schema: $(STAMP)
+	$(PY) -c "from gateway.api import build_schema; print(build_schema().as_str())" > schema/schema.graphql
 
 bench: $(STAMP)
 	$(PY) -m bench

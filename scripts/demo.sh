@@ -26,7 +26,17 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-GATEWAY_PROFILE=dev \
+# A demo API key (tier standard) in a demo key store under var/, created once and reused; keyless calls are served
+# on the dev profile's small anonymous tier.
+DEMO_DIR=var/demo
+mkdir -p "$DEMO_DIR"
+if [[ ! -s "$DEMO_DIR/demo-key" || ! -s "$DEMO_DIR/keys.json" ]]; then
+  (umask 077 && GATEWAY_PROFILE=dev GATEWAY_KEYS_FILE="$DEMO_DIR/keys.json" \
+    "$PY" -m gateway keys create --tier standard --owner demo >"$DEMO_DIR/demo-key")
+fi
+DEMO_KEY=$(cat "$DEMO_DIR/demo-key")
+
+GATEWAY_PROFILE=dev GATEWAY_KEYS_FILE="$DEMO_DIR/keys.json" \
 GATEWAY_ITA_URL="$SANDBOX_URL" GATEWAY_CANADA_URL="$SANDBOX_URL" GATEWAY_SAM_URL="$SANDBOX_URL" \
 GATEWAY_ITA_API_KEY="${GATEWAY_ITA_API_KEY:-ita-sandbox-key}" \
 GATEWAY_SAM_API_KEY="${GATEWAY_SAM_API_KEY:-sam-sandbox-key}" \
@@ -46,6 +56,10 @@ cat <<MSG
   Sandbox upstreams : ${SANDBOX_URL}  (ITA, Canada, SAM imitations; control API at ${SANDBOX_URL}_sandbox/stats)
   GraphiQL          : http://127.0.0.1:${GATEWAY_PORT}/graphql
   GraphQL endpoint  : POST http://127.0.0.1:${GATEWAY_PORT}/graphql
+  Demo API key      : ${DEMO_KEY}  (tier standard; kept in ${DEMO_DIR}/)
+                      send it as   Authorization: Bearer ${DEMO_KEY}
+                      or as        X-API-Key: ${DEMO_KEY}
+                      without a key, calls use the small anonymous tier (30 requests a minute)
 
   Press Ctrl-C to stop.
 

@@ -1,0 +1,118 @@
+"""`python -m gateway` serves the gateway (settings from GATEWAY_* environment variables)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import uvicorn
+
+from gateway.api import build_schema, document_problems
+from gateway.app import create_app
+from gateway.keys import ApiKeys
+from gateway.persisted import build_manifest
+from gateway.settings import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateway", description="Procurement GraphQL gateway")
+    sub = parser.add_subparsers(dest="command")
+    serve = sub.add_parser("serve", help="serve GraphQL over HTTP (the default)")
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    keys = sub.add_parser("keys", help="manage API keys (store chosen by GATEWAY_KEYS_STORE)")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="issue a key and print it once")
+    create.add_argument("--tier", required=True)
+    create.add_argument("--owner", required=True)
+    keys_sub.add_parser("list", help="list keys (ids and prefixes only, never the keys)")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key by its id")
+    revoke.add_argument("key_id")
+    documents = sub.add_parser("documents", help="trusted documents (persisted queries)")
+    documents_sub = documents.add_subparsers(dest="documents_command", required=True)
+    build = documents_sub.add_parser("build", help="build a {sha256: document} manifest from DIR's .graphql files")
+    build.add_argument("directory", type=Path)
+    build.add_argument("-o", "--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    if args.command == "documents":
+        return build_documents_manifest(args.directory, args.output)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "keys":
+        return asyncio.run(run_keys_command(settings, args))
+    if getattr(args, "host", None):
+        settings = replace(settings, host=args.host)
+    if getattr(args, "port", None):
+        settings = replace(settings, port=args.port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        access_log=False,
+        server_header=False,
+        timeout_graceful_shutdown=5,
+    )
+    return 0
+
+
+def build_documents_manifest(directory: Path, output: Path) -> int:
+    """Every document must parse and validate against the schema; a manifest is written only when all do."""
+    if not directory.is_dir():
+        print(f"error: {directory} is not a directory", file=sys.stderr)
+        return 2
+    manifest = build_manifest(directory)
+    schema = build_schema()
+    problems = [
+        (sha256, problem) for sha256, document in manifest.items() for problem in document_problems(schema, document)
+    ]
+    for sha256, problem in problems:
+        print(f"error: document {sha256[:12]}: {problem}", file=sys.stderr)
+    if problems:
+        return 1
+    output.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    print(f"wrote {len(manifest)} documents to {output}", file=sys.stderr)
+    return 0
+
+
+async def run_keys_command(settings: Settings, args: argparse.Namespace) -> int:
+    api_keys = ApiKeys.from_settings(settings)
+    try:
+        if args.keys_command == "create":
+            if args.tier not in settings.tier_table:
+                print(f"error: unknown tier {args.tier!r}; known: {', '.join(settings.tier_table)}", file=sys.stderr)
+                return 2
+            issued = await api_keys.create(tier=args.tier, owner=args.owner)
+            print(f"created key {issued.record.key_id} (tier {args.tier}); it is shown only now:", file=sys.stderr)
+            print(issued.plaintext)
+            return 0
+        if args.keys_command == "list":
+            print(f"{'KEY ID':<12}  {'PREFIX':<22}  {'TIER':<10}  {'CREATED':<25}  {'REVOKED':<25}  OWNER")
+            for record in await api_keys.list_keys():
+                revoked = record.revoked_at.isoformat() if record.revoked_at else "-"
+                print(
+                    f"{record.key_id:<12}  {record.public_prefix + '...':<22}  {record.tier:<10}  "
+                    f"{record.created_at.isoformat():<25}  {revoked:<25}  {record.owner}"
+                )
+            return 0
+        revoked_record = await api_keys.revoke(args.key_id)
+        if revoked_record is None:
+            print(f"error: no key with id {args.key_id!r}", file=sys.stderr)
+            return 1
+        print(f"revoked key {revoked_record.key_id}")
+        return 0
+    finally:
+        await api_keys.aclose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

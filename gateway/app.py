@@ -1,0 +1,104 @@
+"""create_app(settings) -> Starlette: the composition root; the lifespan opens and closes every resource."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from gateway import graphiql
+from gateway.access import AccessControl, AccessMiddleware
+from gateway.api import GraphQLEndpoint, build_schema
+from gateway.cache import open_cache
+from gateway.persisted import open_persisted_documents
+from gateway.quota import Clock, QuotaGuard, utc_now
+from gateway.request_id import RequestIdMiddleware
+from gateway.request_size import RequestSizeMiddleware
+from gateway.settings import Settings
+from gateway.upstreams.registry import Upstreams, open_upstreams
+
+log = logging.getLogger("gateway")
+CORS_PREFLIGHT_HEADERS = ("GraphQL-Require-Preflight", "Apollo-Require-Preflight", "X-Requested-With")
+
+
+class Runtime:
+    """What the lifespan opens; read by request handlers."""
+
+    def __init__(self) -> None:
+        self._upstreams: Upstreams | None = None
+
+    def upstreams(self) -> Upstreams:
+        if self._upstreams is None:
+            raise RuntimeError("the gateway has not started (lifespan not run)")
+        return self._upstreams
+
+    def open(self, upstreams: Upstreams) -> None:
+        self._upstreams = upstreams
+
+    def close(self) -> None:
+        self._upstreams = None
+
+
+def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now) -> Starlette:
+    """`quota_clock` dates the upstream quota counters (UTC days); tests pass a fake one."""
+    settings = settings or Settings.from_env()
+    runtime = Runtime()
+    access = AccessControl(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await access.open(stack)
+            quota_guard = QuotaGuard.from_settings(settings, clock=quota_clock)
+            stack.push_async_callback(quota_guard.aclose)
+            cache = await open_cache(settings, stack)
+            runtime.open(await open_upstreams(settings, stack, cache, quota_guard=quota_guard))
+            stack.callback(runtime.close)
+            # Start-up garbage is long-lived: keep the collector from walking it on every request.
+            gc.collect()
+            gc.freeze()
+            log.info("gateway started (profile %s)", settings.profile)
+            yield
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    documents = open_persisted_documents(
+        settings.persisted_documents, settings.persisted_documents_manifest, settings.persisted_documents_max_entries
+    )
+    endpoint = GraphQLEndpoint(build_schema(settings), settings, runtime.upstreams, documents)
+    routes: list[BaseRoute] = [
+        # Every method reaches the endpoint, which answers 405 with a code (not Starlette's plain-text 405).
+        Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        Route("/healthz", health, methods=["GET"]),
+    ]
+    if settings.dev:
+        routes.append(Mount("/graphiql/static", app=graphiql.graphiql_static_app(), name="graphiql-static"))
+    middleware = [Middleware(RequestIdMiddleware)]
+    if settings.cors_origins():
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins(),
+                allow_methods=["GET", "POST"],
+                allow_headers=["Content-Type", "Authorization", "X-Api-Key", "X-Request-Id", *CORS_PREFLIGHT_HEADERS],
+                expose_headers=["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
+                max_age=600,
+            )
+        )
+    middleware.append(
+        Middleware(
+            RequestSizeMiddleware, max_body_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
+        )
+    )
+    # Innermost: oversized requests are refused before a key is looked up; only /graphql needs a key.
+    middleware.append(Middleware(AccessMiddleware, control=access))
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -1,0 +1,248 @@
+"""Settings: one frozen dataclass; `Settings.from_env()` is the only reader of the environment (GATEWAY_ prefix)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from functools import cached_property
+from typing import Any, Literal
+
+Profile = Literal["dev", "prod"]
+SANDBOX_URL = "http://127.0.0.1:8100/"
+
+
+class SettingsError(ValueError):
+    """An environment variable holds a value the gateway cannot use."""
+
+
+ANONYMOUS_TIER = "anonymous"
+_TIER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """What one API key may spend: requests per minute (burst: how many at once), cost points per hour."""
+
+    name: str
+    requests_per_minute: int
+    burst: int
+    cost_per_hour: int
+    max_query_cost: int
+
+
+DEFAULT_TIERS: Mapping[str, Tier] = {
+    tier.name: tier
+    for tier in (
+        Tier(ANONYMOUS_TIER, requests_per_minute=30, burst=10, cost_per_hour=500, max_query_cost=100),
+        Tier("free", requests_per_minute=60, burst=20, cost_per_hour=2_000, max_query_cost=200),
+        Tier("standard", requests_per_minute=300, burst=60, cost_per_hour=10_000, max_query_cost=500),
+        Tier("partner", requests_per_minute=1_200, burst=200, cost_per_hour=50_000, max_query_cost=1_000),
+    )
+}
+_TIER_FIELDS = ("requests_per_minute", "burst", "cost_per_hour", "max_query_cost")
+
+
+def parse_tiers(raw: str) -> dict[str, Tier]:
+    """DEFAULT_TIERS with the JSON object `raw` merged over them (per tier, per field)."""
+    tiers = dict(DEFAULT_TIERS)
+    if not raw.strip():
+        return tiers
+    try:
+        given = json.loads(raw)
+    except ValueError as exc:
+        raise SettingsError("GATEWAY_TIERS must be a JSON object") from exc
+    if not isinstance(given, dict):
+        raise SettingsError("GATEWAY_TIERS must be a JSON object of tier name -> limits")
+    for name, limits in given.items():
+        if not _TIER_NAME.match(name):
+            raise SettingsError(f"GATEWAY_TIERS: tier name {name!r} must match {_TIER_NAME.pattern}")
+        if not isinstance(limits, dict):
+            raise SettingsError(f"GATEWAY_TIERS[{name!r}] must be an object")
+        unknown = sorted(set(limits) - set(_TIER_FIELDS))
+        if unknown:
+            raise SettingsError(f"GATEWAY_TIERS[{name!r}]: unknown fields {unknown}; known: {list(_TIER_FIELDS)}")
+        base = tiers.get(name)
+        values: dict[str, int] = {}
+        for spec in _TIER_FIELDS:
+            value = limits.get(spec, getattr(base, spec) if base else None)
+            if value is None:
+                raise SettingsError(f"GATEWAY_TIERS[{name!r}] is new and needs {spec}")
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 10_000_000:
+                raise SettingsError(f"GATEWAY_TIERS[{name!r}].{spec} must be an integer in 1..10000000")
+            values[spec] = value
+        tiers[name] = Tier(name, **values)
+    return tiers
+
+
+@dataclass(frozen=True)
+class Settings:
+    profile: Profile = "prod"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Upstreams: base URLs end with "/"; keys are secrets (never logged, never in cache keys or errors).
+    ita_url: str = SANDBOX_URL
+    canada_url: str = SANDBOX_URL
+    sam_url: str = SANDBOX_URL
+    ita_api_key: str = field(default="", repr=False)
+    sam_api_key: str = field(default="", repr=False)
+
+    # Upstream calls (DESIGN.md §6).
+    upstream_connect_timeout_s: float = 2.0
+    upstream_timeout_s: float = 8.0
+    request_deadline_s: float = 10.0
+    upstream_retries: int = 1
+    retry_backoff_min_s: float = 0.1
+    retry_backoff_max_s: float = 1.0
+    upstream_pool_size: int = 100
+    breaker_failure_threshold: int = 5
+    breaker_reset_s: float = 30.0
+    max_upstream_body_bytes: int = 20_000_000
+
+    # Cache (TTL per upstream resource; stale-if-error window).
+    cache_ttl_leads_s: int = 15 * 60
+    cache_ttl_tenders_s: int = 15 * 60
+    cache_ttl_contracts_s: int = 60 * 60
+    cache_ttl_award_families_s: int = 6 * 60 * 60
+    cache_stale_for_s: int = 24 * 60 * 60
+    cache_max_entries: int = 10_000
+    cache_max_bytes: int = 256 * 1024 * 1024
+    # Whole responses of identical operations (same document, variables and operation name), per replica;
+    # 0 turns it off. Kept well under the upstream TTLs so that it never hides fresher upstream data for long.
+    response_cache_ttl_s: int = 30
+    response_cache_max_entries: int = 2_000
+    response_cache_max_bytes: int = 64 * 1024 * 1024
+    redis_url: str = field(default="", repr=False)
+    cache_redis_namespace: str = "gateway:cache"
+    cache_lock_ttl_s: float = 5.0  # the cross-replica fetch lock (SET NX PX)
+    cache_lock_wait_s: float = 5.0  # how long a replica waits for another's fetch before fetching itself
+    cache_lock_poll_s: float = 0.05
+    redis_pool_wait_s: float = 5.0  # waiting for a free pooled connection
+    redis_probe_every_s: float = 1.0  # while Redis is down
+
+    # HTTP edge and query limits.
+    max_body_bytes: int = 100_000
+    max_page_size: int = 100
+
+    # Query safety (schema/limits.py, schema/cost.py), checked before execution; GraphQL over HTTP at the edge.
+    max_header_bytes: int = 16_384
+    max_tokens: int = 2000
+    max_depth: int = 10
+    max_aliases: int = 15
+    max_directives: int = 50
+    max_root_fields: int = 10
+    max_query_cost: int = 1000  # per query, whatever the tier (tiers may set lower maxima)
+    cors_allowed_origins: str = ""  # comma-separated origins allowed by CORS, "*" for any; empty: no CORS
+    persisted_documents: str = "apq"  # off | apq (automatic persisted queries) | trusted (manifest only)
+    persisted_documents_manifest: str = ""  # {sha256: document} JSON, see gateway/persisted.py
+    persisted_documents_max_entries: int = 10_000  # APQ registrations kept in memory (LRU)
+
+    # API keys (gateway.keys): "file" (the embedded default) or "redis" (keys_redis_url, else redis_url).
+    keys_store: str = "file"
+    keys_file: str = "var/keys.json"
+    keys_redis_url: str = field(default="", repr=False)
+    keys_pepper: str = field(default="", repr=False)
+
+    # Tiers and the per-caller limiter (gateway.ratelimit): GATEWAY_TIERS is JSON merged over DEFAULT_TIERS, e.g.
+    # {"free": {"requests_per_minute": 60, "burst": 20, "cost_per_hour": 2000, "max_query_cost": 200}}.
+    tiers: str = ""
+    anonymous_tier_enabled: bool = False  # from_env turns it on for the dev profile unless set explicitly
+    redis_timeout_s: float = 0.5
+    redis_pool_size: int = 50
+
+    # The gateway's own upstream keys (gateway.quota): calls per UTC day, 0 = no quota.
+    sam_daily_quota: int = 1000
+    ita_daily_quota: int = 0
+    canada_daily_quota: int = 0
+
+    @cached_property
+    def tier_table(self) -> Mapping[str, Tier]:
+        return parse_tiers(self.tiers)
+
+    def daily_quotas(self) -> dict[str, int]:
+        return {"sam": self.sam_daily_quota, "ita": self.ita_daily_quota, "canada": self.canada_daily_quota}
+
+    def keys_redis(self) -> str:
+        return self.keys_redis_url or self.redis_url
+
+    @property
+    def dev(self) -> bool:
+        return self.profile == "dev"
+
+    @property
+    def introspection_enabled(self) -> bool:
+        return self.dev
+
+    @property
+    def field_suggestions_enabled(self) -> bool:
+        """ "Did you mean ...?" in validation messages: they reveal the schema, so only in the dev profile."""
+        return self.dev
+
+    def cors_origins(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for spec in fields(cls):
+            raw = env.get(f"GATEWAY_{spec.name.upper()}")
+            if raw is None:
+                continue
+            values[spec.name] = _convert(spec.name, spec.default, raw)
+        if values.get("profile") == "dev":
+            values.setdefault("anonymous_tier_enabled", True)
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if self.profile not in ("dev", "prod"):
+            raise SettingsError("GATEWAY_PROFILE must be 'dev' or 'prod'")
+        for name in ("ita_url", "canada_url", "sam_url"):
+            url = getattr(self, name)
+            if not url.startswith(("http://", "https://")) or not url.endswith("/"):
+                raise SettingsError(f"GATEWAY_{name.upper()} must be an http(s) URL ending with '/'")
+        if self.request_deadline_s <= 0 or self.upstream_timeout_s <= 0:
+            raise SettingsError("timeouts must be positive")
+        if self.keys_store not in ("file", "redis"):
+            raise SettingsError("GATEWAY_KEYS_STORE must be 'file' or 'redis'")
+        if self.keys_store == "redis" and not self.keys_redis():
+            raise SettingsError("GATEWAY_KEYS_STORE=redis needs GATEWAY_KEYS_REDIS_URL or GATEWAY_REDIS_URL")
+        if self.redis_timeout_s <= 0 or self.redis_pool_size <= 0:
+            raise SettingsError("GATEWAY_REDIS_TIMEOUT_S and GATEWAY_REDIS_POOL_SIZE must be positive")
+        if min(self.daily_quotas().values()) < 0:
+            raise SettingsError("daily upstream quotas must be >= 0 (0 = no quota)")
+        query_limits = (
+            self.max_header_bytes,
+            self.max_body_bytes,
+            self.max_tokens,
+            self.max_depth,
+            self.max_aliases,
+            self.max_directives,
+            self.max_root_fields,
+            self.max_query_cost,
+        )
+        if min(query_limits) <= 0:
+            raise SettingsError("request and query limits (GATEWAY_MAX_*) must be positive")
+        if self.persisted_documents not in ("off", "apq", "trusted"):
+            raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS must be 'off', 'apq' or 'trusted'")
+        if self.persisted_documents == "trusted" and not self.persisted_documents_manifest:
+            raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS=trusted needs GATEWAY_PERSISTED_DOCUMENTS_MANIFEST")
+        self.tier_table  # noqa: B018 - parses GATEWAY_TIERS now, so a bad value fails at start-up
+
+
+def _convert(name: str, default: object, raw: str) -> object:
+    try:
+        if isinstance(default, bool):
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"GATEWAY_{name.upper()} must be a number") from exc
+    return raw

@@ -1,0 +1,1 @@
+"""Glue: GraphQL arguments -> domain queries -> upstream clients and loaders -> schema types."""

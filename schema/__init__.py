@@ -1,0 +1,1 @@
+"""The GraphQL vocabulary: object types, inputs and enums. Knows nothing of transport."""

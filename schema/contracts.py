@@ -1,0 +1,230 @@
+"""Contracts: SAM.gov contract awards (upstream `sam`) and Canadian contract history (upstream `canada`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+from typing import Protocol
+
+import strawberry
+
+from gateway import models
+from schema.common import CodeName, Country, DateRangeInput, Language, LanguageArgument, Money, ValueRangeInput
+from schema.node import Node, to_global_id
+
+ContractSource = models.ContractSource
+strawberry.enum(ContractSource, description="Where a contract record comes from: SAM (US federal) or CANADA.")
+
+
+class AwardFamilyLoading(Protocol):
+    """What `Contract.awardFamily` needs from the request context: a per-request, batching loader."""
+
+    async def load_award_family(
+        self, piid: str, referenced_idv_piid: str | None = None
+    ) -> models.AwardFamily | None: ...
+
+
+@strawberry.type(description="Record counts and dollars of a group of awards in a family.")
+class FamilyCounts:
+    base_count: int | None = strawberry.field(description="Base records (modification 0).")
+    total_count: int | None = strawberry.field(description="All records, modifications included.")
+    total_dollars: Money | None = strawberry.field(description="Dollars obligated over all of them, USD.")
+
+    @classmethod
+    def from_model(cls, counts: models.FamilyCounts | None) -> FamilyCounts | None:
+        if counts is None:
+            return None
+        return cls(
+            base_count=counts.base_count,
+            total_count=counts.total_count,
+            total_dollars=Money.from_model(counts.total_dollars),
+        )
+
+
+@strawberry.type(description="SAM's `piidAggregation` for one PIID: its award family and what references it.")
+class AwardFamilySummary:
+    piid: str = strawberry.field(description="The PIID summarised.")
+    count: int = strawberry.field(description="Records in the family: the base award and its modifications.")
+    total_dollars: Money = strawberry.field(description="Dollars obligated over the family, USD.")
+    referencing_orders: FamilyCounts | None = strawberry.field(
+        description="Delivery/task orders and BPA calls referencing this PIID; only when it is an IDV (non-FSS)."
+    )
+    bpa: FamilyCounts | None = strawberry.field(description="BPAs under this PIID; only when it is an FSS.")
+    bpa_calls: FamilyCounts | None = strawberry.field(description="BPA calls under it; only when it is an FSS.")
+
+    @classmethod
+    def from_model(cls, family: models.AwardFamily) -> AwardFamilySummary:
+        return cls(
+            piid=family.piid,
+            count=family.count,
+            total_dollars=Money(amount=family.total_dollars.amount, currency=family.total_dollars.currency),
+            referencing_orders=FamilyCounts.from_model(family.referencing_orders),
+            bpa=FamilyCounts.from_model(family.bpa),
+            bpa_calls=FamilyCounts.from_model(family.bpa_calls),
+        )
+
+
+@strawberry.type(description="A buying organisation.")
+class Agency:
+    code: str | None = strawberry.field(description="Department code (SAM), e.g. 9700.")
+    subtier: CodeName | None = strawberry.field(description="Contracting subtier (SAM), e.g. 97AS DLA.")
+    office: CodeName | None = strawberry.field(description="Contracting office (SAM).")
+    _name: strawberry.Private[models.LocalizedText]
+
+    @strawberry.field(description="Name of the department (Canada: end-user entity), in the language asked.")
+    def name(self, language: LanguageArgument = Language.EN) -> str | None:
+        return self._name.in_language(language)
+
+    @classmethod
+    def from_model(cls, agency: models.Agency | None) -> Agency | None:
+        if agency is None:
+            return None
+        return cls(
+            code=agency.code,
+            subtier=CodeName.from_model(agency.subtier),
+            office=CodeName.from_model(agency.office),
+            _name=agency.name,
+        )
+
+
+@strawberry.type(description="Who was awarded a contract.")
+class Supplier:
+    name: str | None = strawberry.field(description="Legal business name (Canada: standardized name).")
+    unique_entity_id: str | None = strawberry.field(description="SAM Unique Entity ID (12 characters).")
+    cage_code: str | None = strawberry.field(description="CAGE code (SAM).")
+    city: str | None = strawberry.field(description="City of the supplier's address.")
+    region: str | None = strawberry.field(description="State or province of the supplier's address.")
+    country: str | None = strawberry.field(description="Country of the supplier's address.")
+
+    @classmethod
+    def from_model(cls, supplier: models.Supplier | None) -> Supplier | None:
+        if supplier is None:
+            return None
+        return cls(
+            name=supplier.name,
+            unique_entity_id=supplier.unique_entity_id,
+            cage_code=supplier.cage_code,
+            city=supplier.city,
+            region=supplier.region,
+            country=supplier.country,
+        )
+
+
+@strawberry.type(
+    description="A contract award: a SAM.gov transaction (US federal) or a Canadian contract-history record."
+)
+class Contract(Node):
+    source: ContractSource = strawberry.field(description="SAM or CANADA.")
+    piid: str = strawberry.field(description="SAM PIID, or the Canadian contract number.")
+    modification_number: str | None = strawberry.field(description="SAM modification number ('0' = base award).")
+    referenced_idv_piid: str | None = strawberry.field(description="PIID of the IDV this order is placed under.")
+    buyer: Agency | None = strawberry.field(description="Contracting agency (Canada: the end-user entity).")
+    supplier: Supplier | None = strawberry.field(description="The awardee.")
+    value: Money | None = strawberry.field(
+        description="Dollars obligated by this action (SAM, USD) or contract value (Canada, CAD)."
+    )
+    total_value: Money | None = strawberry.field(description="Dollars obligated over the whole contract (SAM).")
+    award_date: dt.date | None = strawberry.field(description="Day signed (SAM dateSigned) or awarded (Canada).")
+    expiry_date: dt.date | None = strawberry.field(description="Current completion date (SAM) or expiry (Canada).")
+    fiscal_year: int | None = strawberry.field(description="US federal fiscal year of the action (SAM).")
+    award_type: CodeName | None = strawberry.field(description="Award or IDV type, e.g. C DELIVERY ORDER (SAM).")
+    naics: CodeName | None = strawberry.field(description="Principal NAICS code (SAM).")
+    product_or_service: CodeName | None = strawberry.field(description="Product or service code, PSC (SAM).")
+    gsins: list[str] = strawberry.field(description="GSIN codes (Canada).")
+    set_aside: CodeName | None = strawberry.field(description="Type of set-aside (SAM).")
+    place_of_performance: Country | None = strawberry.field(description="Principal place of performance (SAM).")
+    last_modified: dt.datetime | None = strawberry.field(description="When SAM last changed the record (UTC).")
+    _model: strawberry.Private[models.Contract]
+
+    @strawberry.field(description="What was bought: SAM's description of requirement; Canada's GSIN description.")
+    def title(self, language: LanguageArgument = Language.EN) -> str | None:
+        return self._model.title.in_language(language)
+
+    @strawberry.field(description="Link to the record on the government site (Canada).")
+    def url(self, language: LanguageArgument = Language.EN) -> str | None:
+        return self._model.url.in_language(language) if self._model.url else None
+
+    @strawberry.field(
+        description="SAM's award-family summary of this PIID, fetched once per PIID per request; null for Canada."
+    )
+    async def award_family(self, info: strawberry.Info[AwardFamilyLoading, None]) -> AwardFamilySummary | None:
+        if self.source is not ContractSource.SAM:
+            return None
+        family = await info.context.load_award_family(self.piid, self.referenced_idv_piid)
+        return None if family is None else AwardFamilySummary.from_model(family)
+
+    @classmethod
+    def from_model(cls, contract: models.Contract) -> Contract:
+        hint = contract.gsins[0] if contract.gsins else ""
+        return cls(
+            id=to_global_id("Contract", contract.source.value, contract.key, hint),
+            source=contract.source,
+            piid=contract.piid,
+            modification_number=contract.modification_number,
+            referenced_idv_piid=contract.referenced_idv_piid,
+            buyer=Agency.from_model(contract.buyer),
+            supplier=Supplier.from_model(contract.supplier),
+            value=Money.from_model(contract.value),
+            total_value=Money.from_model(contract.total_value),
+            award_date=contract.award_date,
+            expiry_date=contract.expiry_date,
+            fiscal_year=contract.fiscal_year,
+            award_type=CodeName.from_model(contract.award_type),
+            naics=CodeName.from_model(contract.naics),
+            product_or_service=CodeName.from_model(contract.product_or_service),
+            gsins=list(contract.gsins),
+            set_aside=CodeName.from_model(contract.set_aside),
+            place_of_performance=Country.from_model(contract.place_of_performance),
+            last_modified=contract.last_modified,
+            _model=contract,
+        )
+
+
+@strawberry.enum(description="SAM's split between awards and indefinite-delivery vehicles.")
+class AwardOrIdv(Enum):
+    AWARD = "AWARD"
+    IDV = "IDV"
+
+
+@strawberry.input(
+    description="Filters for `contracts` (AND across filters). Canada can only filter by keywords and "
+    "GSINs upstream; the gateway applies dates, values and supplier names itself, and skips "
+    "Canada when a SAM-only filter (piid, NAICS, PSC, UEI, agency, fiscal year) is given."
+)
+class ContractFilter:
+    sources: list[ContractSource] | None = strawberry.field(default=None, description="Sources to ask (default: both).")
+    keywords: str | None = strawberry.field(default=None, description="Free text (SAM `q`; Canada keywords).")
+    piid: str | None = strawberry.field(default=None, description="Exact PIID (SAM).")
+    naics: list[str] | None = strawberry.field(default=None, description="NAICS codes, any of them (SAM), at most 100.")
+    product_or_service: list[str] | None = strawberry.field(
+        default=None, description="PSC codes, any (SAM), at most 100."
+    )
+    gsins: list[str] | None = strawberry.field(default=None, description="GSIN prefixes, any of them (Canada).")
+    agency_code: str | None = strawberry.field(
+        default=None, description="Contracting department code (SAM), e.g. 9700."
+    )
+    supplier_name: str | None = strawberry.field(default=None, description="Part of the supplier's legal name.")
+    supplier_uei: list[str] | None = strawberry.field(
+        default=None, description="Supplier UEIs, any (SAM), at most 100."
+    )
+    awarded: DateRangeInput | None = strawberry.field(default=None, description="Award (signed) date range.")
+    value: ValueRangeInput | None = strawberry.field(default=None, description="Range of the action's value.")
+    fiscal_year: int | None = strawberry.field(default=None, description="US federal fiscal year (SAM).")
+    award_or_idv: AwardOrIdv | None = strawberry.field(default=None, description="Awards or IDVs only (SAM).")
+
+    def to_query(self) -> models.ContractQuery:
+        return models.ContractQuery(
+            keywords=self.keywords,
+            sources=tuple(self.sources) if self.sources else (ContractSource.SAM, ContractSource.CANADA),
+            piid=self.piid,
+            naics=tuple(self.naics or ()),
+            product_or_service=tuple(self.product_or_service or ()),
+            gsins=tuple(self.gsins or ()),
+            agency_code=self.agency_code,
+            supplier_name=self.supplier_name,
+            supplier_uei=tuple(self.supplier_uei or ()),
+            awarded=self.awarded.to_model() if self.awarded else None,
+            value=self.value.to_model() if self.value else None,
+            fiscal_year=self.fiscal_year,
+            award_or_idv=self.award_or_idv.value if self.award_or_idv else None,
+        )

@@ -1,0 +1,148 @@
+"""Trade leads from the ITA Trade Leads API (every source: AUSTRALIA, CANADA, FBO, STATE, UK, MCA, USTDA)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import Enum
+
+import strawberry
+
+from gateway import models
+from schema.common import Country, DateRangeInput, Money
+from schema.node import Node, to_global_id
+
+
+@strawberry.enum(description="Where ITA took a trade lead from.")
+class LeadSource(Enum):
+    AUSTRALIA = "AUSTRALIA"
+    CANADA = "CANADA"
+    FBO = "FBO"
+    STATE = "STATE"
+    UK = "UK"
+    MCA = "MCA"
+    USTDA = "USTDA"
+
+
+@strawberry.type(description="A business opportunity abroad, from the ITA Trade Leads API (upstream `ita`).")
+class Lead(Node):
+    lead_id: str = strawberry.field(description="ITA's own id of the lead (source-specific format).")
+    source: str = strawberry.field(description="ITA source code: AUSTRALIA, CANADA, FBO, STATE, UK, MCA or USTDA.")
+    title: str | None = strawberry.field(description="Title as published.")
+    description: str | None = strawberry.field(description="Full description; MCA descriptions contain HTML.")
+    url: str | None = strawberry.field(description="Link to the notice (CANADA: the first of `urls`).")
+    urls: list[str] = strawberry.field(description="Every link the source gives (CANADA documents).")
+    country: Country | None = strawberry.field(description="Country of the opportunity (ISO alpha-2 code).")
+    specific_location: str | None = strawberry.field(description="Place within the country, when given.")
+    trade_regions: list[str] = strawberry.field(description="Trade regions of the country, e.g. 'NAFTA'.")
+    world_regions: list[str] = strawberry.field(description="World regions of the country, e.g. 'Pacific Rim'.")
+    industries: list[str] = strawberry.field(description="Industries as the source names them (always a list).")
+    ita_industries: list[str] = strawberry.field(description="ITA's controlled industry terms.")
+    categories: list[str] = strawberry.field(description="MCA categories, e.g. 'CPV/…', 'deadline/2015/Apr/30'.")
+    tags: list[str] = strawberry.field(description="STATE tags.")
+    publish_date: dt.date | None = strawberry.field(description="Day the lead was published.")
+    publish_date_amended: dt.date | None = strawberry.field(description="Day the lead was last amended.")
+    start_date: dt.date | None = strawberry.field(description="Start of the contract period (AUSTRALIA).")
+    end_date: dt.date | None = strawberry.field(description="Closing or end day.")
+    status: str | None = strawberry.field(description="Status as the source states it, e.g. 'Open'.")
+    notice_type: str | None = strawberry.field(description="Kind of notice, e.g. 'Contract'.")
+    reference_number: str | None = strawberry.field(description="The source's reference number.")
+    contract_number: str | None = strawberry.field(description="Contract or solicitation number.")
+    project_number: str | None = strawberry.field(description="Project number (AUSTRALIA, STATE).")
+    procurement_organization: str | None = strawberry.field(description="Buying organisation.")
+    procurement_office: str | None = strawberry.field(description="Buying office (FBO).")
+    procurement_method: str | None = strawberry.field(description="Procurement method (AUSTRALIA).")
+    agency: str | None = strawberry.field(description="Agency (AUSTRALIA).")
+    contact: str | None = strawberry.field(description="Contact as published.")
+    funding_source: str | None = strawberry.field(description="Who funds the project (STATE, MCA).")
+    borrowing_entity: str | None = strawberry.field(description="Borrower (STATE).")
+    classification_code: str | None = strawberry.field(description="FBO classification code.")
+    min_value: Money | None = strawberry.field(description="Lowest (or only) value stated for the contract.")
+    max_value: Money | None = strawberry.field(description="Highest value stated for the contract.")
+
+    @classmethod
+    def from_model(cls, lead: models.Lead) -> Lead:
+        return cls(
+            id=to_global_id("Lead", lead.id),
+            lead_id=lead.id,
+            source=lead.source,
+            title=lead.title,
+            description=lead.description,
+            url=lead.url,
+            urls=list(lead.urls),
+            country=Country.from_model(lead.country),
+            specific_location=lead.specific_location,
+            trade_regions=list(lead.trade_regions),
+            world_regions=list(lead.world_regions),
+            industries=list(lead.industries),
+            ita_industries=list(lead.ita_industries),
+            categories=list(lead.categories),
+            tags=list(lead.tags),
+            publish_date=lead.publish_date,
+            publish_date_amended=lead.publish_date_amended,
+            start_date=lead.start_date,
+            end_date=lead.end_date,
+            status=lead.status,
+            notice_type=lead.notice_type,
+            reference_number=lead.reference_number,
+            contract_number=lead.contract_number,
+            project_number=lead.project_number,
+            procurement_organization=lead.procurement_organization,
+            procurement_office=lead.procurement_office,
+            procurement_method=lead.procurement_method,
+            agency=lead.agency,
+            contact=lead.contact,
+            funding_source=lead.funding_source,
+            borrowing_entity=lead.borrowing_entity,
+            classification_code=lead.classification_code,
+            min_value=Money.from_model(lead.min_value),
+            max_value=Money.from_model(lead.max_value),
+        )
+
+
+@strawberry.input(description="Filters for `leads`; all given filters must match (AND).")
+class LeadFilter:
+    keywords: str | None = strawberry.field(
+        default=None,
+        description="Words that must all appear (title, description, industries, tags, organisation). A country "
+        "or world region named here also filters by it, as ITA does.",
+    )
+    sources: list[LeadSource] | None = strawberry.field(default=None, description="Any of these sources (OR).")
+    countries: list[str] | None = strawberry.field(
+        default=None, description="ISO 3166-1 alpha-2 codes, any of them (OR)."
+    )
+    industries: list[str] | None = strawberry.field(
+        default=None, description="Whole controlled industry terms, any of them (OR)."
+    )
+    trade_regions: list[str] | None = strawberry.field(
+        default=None, description="Exact trade-region names (case-sensitive), any of them."
+    )
+    world_regions: list[str] | None = strawberry.field(
+        default=None, description="Exact world-region names (case-sensitive), any of them."
+    )
+    published: DateRangeInput | None = strawberry.field(default=None, description="Publish date range.")
+    ends: DateRangeInput | None = strawberry.field(default=None, description="End (closing) date range.")
+    amended: DateRangeInput | None = strawberry.field(default=None, description="Amended publish date range.")
+
+    def to_query(self) -> models.LeadQuery:
+        return models.LeadQuery(
+            keywords=self.keywords,
+            sources=tuple(source.value for source in self.sources or ()),
+            countries=tuple(self.countries or ()),
+            industries=tuple(self.industries or ()),
+            trade_regions=tuple(self.trade_regions or ()),
+            world_regions=tuple(self.world_regions or ()),
+            published=self.published.to_model() if self.published else None,
+            ends=self.ends.to_model() if self.ends else None,
+            amended=self.amended.to_model() if self.amended else None,
+        )
+
+
+@strawberry.type(description="When ITA last saw one of its lead sources change and imported it.")
+class LeadSourceMetadata:
+    source: str = strawberry.field(description="ITA source code.")
+    last_updated: dt.datetime | None = strawberry.field(description="When the source last changed (UTC).")
+    last_imported: dt.datetime | None = strawberry.field(description="When ITA last imported it (UTC).")
+
+    @classmethod
+    def from_model(cls, meta: models.SourceMetadata) -> LeadSourceMetadata:
+        return cls(source=meta.source, last_updated=meta.last_updated, last_imported=meta.last_imported)

@@ -1,0 +1,206 @@
+"""Every root field with its filters, over HTTP, against the sandbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.e2e.conftest import graphql
+from tests.sandbox_harness import RunningSandbox
+
+
+async def data_of(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = await graphql(client, query, variables)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body["errors"]
+    data: dict[str, Any] = body["data"]
+    return data
+
+
+def nodes(connection: dict[str, Any]) -> list[dict[str, Any]]:
+    return [edge["node"] for edge in connection["edges"]]
+
+
+async def test_leads_page_and_follow_cursor(gateway: httpx.AsyncClient) -> None:
+    query = """query($after: String) { leads(first: 5, after: $after) {
+        totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
+        edges { cursor node { id leadId source title country { code name } publishDate industries } } } }"""
+    first = (await data_of(gateway, query))["leads"]
+    assert len(first["edges"]) == 5
+    assert first["totalCount"] > 5
+    assert first["pageInfo"]["hasNextPage"] is True
+    assert first["pageInfo"]["hasPreviousPage"] is False
+    second = (await data_of(gateway, query, {"after": first["pageInfo"]["endCursor"]}))["leads"]
+    first_ids = {n["leadId"] for n in nodes(first)}
+    assert not first_ids & {n["leadId"] for n in nodes(second)}
+    assert second["pageInfo"]["hasPreviousPage"] is True
+
+
+async def test_lead_filters_narrow_results(gateway: httpx.AsyncClient) -> None:
+    sample = nodes(
+        (await data_of(gateway, "{ leads(first: 20) { edges { node { source country { code } } } } }"))["leads"]
+    )
+    source, country = sample[0]["source"], sample[0]["country"]["code"]
+    filtered = (
+        await data_of(
+            gateway,
+            """query($s: [LeadSource!], $c: [String!]) { leads(first: 50, filter: {sources: $s, countries: $c}) {
+            totalCount edges { node { source country { code } } } } }""",
+            {"s": [source], "c": [country]},
+        )
+    )["leads"]
+    assert filtered["totalCount"] >= 1
+    assert all(n["source"] == source and n["country"]["code"] == country for n in nodes(filtered))
+
+
+async def test_lead_by_global_id_and_by_ita_id(gateway: httpx.AsyncClient) -> None:
+    lead = nodes((await data_of(gateway, "{ leads(first: 1) { edges { node { id leadId title } } } }"))["leads"])[0]
+    by_global = await data_of(gateway, "query($id: ID!) { lead(id: $id) { leadId title } }", {"id": lead["id"]})
+    assert by_global["lead"] == {"leadId": lead["leadId"], "title": lead["title"]}
+    by_ita = await data_of(gateway, "query($id: ID!) { lead(id: $id) { leadId } }", {"id": lead["leadId"]})
+    assert by_ita["lead"] == {"leadId": lead["leadId"]}
+    missing = await data_of(gateway, '{ lead(id: "no-such-lead") { leadId } }')
+    assert missing["lead"] is None
+
+
+async def test_tenders_with_filters_and_languages(gateway: httpx.AsyncClient) -> None:
+    sample = nodes(
+        (await data_of(gateway, "{ tenders(first: 10) { edges { node { gsins deliveryRegions } } } }"))["tenders"]
+    )
+    with_gsin = next(n for n in sample if n["gsins"])
+    prefix = with_gsin["gsins"][0][:3]
+    tenders = (
+        await data_of(
+            gateway,
+            """query($g: [String!]) { tenders(first: 20, filter: {gsins: $g}) {
+            totalCount edges { node { id reference gsins closingDate title titleFr: title(language: FR)
+            buyer url urlFr: url(language: FR) } } } }""",
+            {"g": [prefix]},
+        )
+    )["tenders"]
+    assert tenders["totalCount"] >= 1
+    for tender in nodes(tenders):
+        assert any(code.startswith(prefix) for code in tender["gsins"])
+        assert tender["url"] != tender["urlFr"]
+    closing = [n["closingDate"] for n in nodes(tenders) if n["closingDate"]]
+    assert closing == sorted(closing)
+
+
+async def test_tender_by_id_and_node(gateway: httpx.AsyncClient) -> None:
+    tender = nodes((await data_of(gateway, "{ tenders(first: 3) { edges { node { id reference } } } }"))["tenders"])[2]
+    found = await data_of(gateway, "query($id: ID!) { tender(id: $id) { reference } }", {"id": tender["id"]})
+    assert found["tender"] == {"reference": tender["reference"]}
+    node = await data_of(
+        gateway, "query($id: ID!) { node(id: $id) { __typename ... on Tender { reference } } }", {"id": tender["id"]}
+    )
+    assert node["node"] == {"__typename": "Tender", "reference": tender["reference"]}
+
+
+CONTRACT_FIELDS = "id source piid title value { amount currency } awardDate supplier { name }"
+
+
+async def test_contracts_merge_both_sources_keeping_each_order(gateway: httpx.AsyncClient) -> None:
+    query = (
+        "query($s: [ContractSource!], $n: Int!) { contracts(first: $n, filter: {sources: $s}) { totalCount "
+        f"edges {{ node {{ {CONTRACT_FIELDS} }} }} }} }}"
+    )
+    merged = (await data_of(gateway, query, {"s": None, "n": 100}))["contracts"]
+    sam = (await data_of(gateway, query, {"s": ["SAM"], "n": 100}))["contracts"]
+    canada = (await data_of(gateway, query, {"s": ["CANADA"], "n": 100}))["contracts"]
+    assert merged["totalCount"] == sam["totalCount"] + canada["totalCount"]
+    merged_nodes = nodes(merged)
+    assert {n["source"] for n in merged_nodes} == {"SAM", "CANADA"}
+    currencies = {n["source"]: n["value"]["currency"] for n in merged_nodes if n["value"]}
+    assert currencies == {"SAM": "USD", "CANADA": "CAD"}
+    for source, alone in (("SAM", sam), ("CANADA", canada)):
+        part = [n["id"] for n in merged_nodes if n["source"] == source]
+        assert part == [n["id"] for n in nodes(alone)][: len(part)]
+
+
+async def test_contract_cursor_pages_do_not_overlap(gateway: httpx.AsyncClient) -> None:
+    query = """query($after: String) { contracts(first: 10, after: $after) {
+        pageInfo { hasNextPage endCursor } edges { node { id } } } }"""
+    first = (await data_of(gateway, query))["contracts"]
+    second = (await data_of(gateway, query, {"after": first["pageInfo"]["endCursor"]}))["contracts"]
+    first_ids = {n["id"] for n in nodes(first)}
+    second_ids = {n["id"] for n in nodes(second)}
+    assert len(first_ids) == len(second_ids) == 10
+    assert not first_ids & second_ids
+
+
+async def test_sam_only_filter_asks_only_sam(gateway: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    sam = nodes(
+        (
+            await data_of(
+                gateway, "{ contracts(first: 5, filter: {sources: [SAM]}) { edges { node { piid naics { code } } } } }"
+            )
+        )["contracts"]
+    )
+    naics = next(n["naics"]["code"] for n in sam if n["naics"])
+    await sandbox.reset()
+    found = (
+        await data_of(
+            gateway,
+            """query($n: [String!]) { contracts(first: 20, filter: {naics: $n}) {
+        edges { node { source naics { code } } } } }""",
+            {"n": [naics]},
+        )
+    )["contracts"]
+    assert nodes(found)
+    assert all(n["source"] == "SAM" and n["naics"]["code"] == naics for n in nodes(found))
+    assert await sandbox.hits("canada.contracts") == 0
+
+
+async def test_contract_by_id_for_each_source(gateway: httpx.AsyncClient) -> None:
+    for source in ("SAM", "CANADA"):
+        contract = nodes(
+            (
+                await data_of(
+                    gateway,
+                    "query($s: [ContractSource!]) { contracts(first: 3, filter: {sources: $s}) { edges { node { "
+                    "id source piid } } } }",
+                    {"s": [source]},
+                )
+            )["contracts"]
+        )[2]
+        found = await data_of(gateway, "query($id: ID!) { contract(id: $id) { source piid } }", {"id": contract["id"]})
+        assert found["contract"] == {"source": source, "piid": contract["piid"]}
+
+
+async def test_award_family_root_field_and_on_contract(gateway: httpx.AsyncClient) -> None:
+    contract = nodes(
+        (
+            await data_of(
+                gateway,
+                """{ contracts(first: 1, filter: {sources: [SAM]}) {
+        edges { node { piid awardFamily { piid count totalDollars { amount currency } } } } } }""",
+            )
+        )["contracts"]
+    )[0]
+    family = contract["awardFamily"]
+    assert family["piid"] == contract["piid"]
+    assert family["count"] >= 1
+    assert family["totalDollars"]["currency"] == "USD"
+    root = await data_of(
+        gateway, "query($p: String!) { awardFamily(piid: $p) { piid count } }", {"p": contract["piid"]}
+    )
+    assert root["awardFamily"] == {"piid": contract["piid"], "count": family["count"]}
+
+
+async def test_sources_reports_each_upstream(gateway: httpx.AsyncClient) -> None:
+    await data_of(gateway, "{ tenders(first: 1) { totalCount } }")
+    sources = (
+        await data_of(
+            gateway,
+            """{ sources { name reachable breakerState lastSuccess
+        leadSources { source } } }""",
+        )
+    )["sources"]
+    by_name = {s["name"]: s for s in sources}
+    assert set(by_name) == {"ita", "canada", "sam"}
+    assert by_name["canada"]["lastSuccess"] is not None
+    assert all(s["breakerState"] == "CLOSED" and s["reachable"] for s in sources)
+    assert by_name["ita"]["leadSources"]
+    assert by_name["sam"]["leadSources"] is None
