@@ -14,7 +14,9 @@ stop() {
   wait 2>/dev/null || true
   echo "demo stopped"
 }
-trap stop INT TERM EXIT
+# Ctrl-C (or a TERM) is how the demo is meant to end: stop both processes and exit cleanly.
+trap 'stop; exit 0' INT TERM
+trap stop EXIT
 
 "$PY" -m sandbox --host 127.0.0.1 --port "$SANDBOX_PORT" &
 pids+=($!)
