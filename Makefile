@@ -9,15 +9,19 @@ AUDIT_STAMP := $(AUDIT_DIR)/node_modules/.package-lock.json
 SANDBOX_PORT ?= 8100
 GATEWAY_PORT ?= 8000
 
-.PHONY: demo test lint typecheck contracts pytest bench install clean browser-deps schema
+.PHONY: check-env demo test lint typecheck contracts pytest bench install clean browser-deps schema
 
 $(STAMP): pyproject.toml $(GRAPHIQL_STAMP)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test,lint]'
-	@if $(PY) -m pip show schema >/dev/null 2>&1; then \
-		echo "error: the unrelated PyPI package 'schema' is installed in $(VENV); it shadows our schema/ package" >&2; exit 1; fi
 	touch $(STAMP)
+
+# The PyPI package `schema` is unrelated to our schema/ package and would shadow it: never let it in.
+check-env: $(STAMP)
+	@if $(PY) -m pip show schema >/dev/null 2>&1; then \
+		echo "error: the unrelated PyPI package 'schema' is installed in $(VENV); it shadows our schema/ package" >&2; \
+		exit 1; fi
 
 install: $(STAMP)
 
@@ -51,7 +55,7 @@ contracts: $(STAMP)
 pytest: $(STAMP) $(AUDIT_STAMP) browser-deps
 	$(PY) -m pytest --cov --cov-report=term
 
-test: lint typecheck contracts pytest
+test: check-env lint typecheck contracts pytest
 
 # Regenerate the committed SDL after changing the schema (a test fails when it drifts).
 schema: $(STAMP)

@@ -211,6 +211,9 @@ class ContractFilter:
     value: ValueRangeInput | None = strawberry.field(default=None, description="Range of the action's value.")
     fiscal_year: int | None = strawberry.field(default=None, description="US federal fiscal year (SAM).")
     award_or_idv: AwardOrIdv | None = strawberry.field(default=None, description="Awards or IDVs only (SAM).")
+    place_of_performance_state: str | None = strawberry.field(
+        default=None, description="US state code of the principal place of performance, e.g. VA (SAM)."
+    )
 
     def to_query(self) -> models.ContractQuery:
         return models.ContractQuery(
@@ -227,4 +230,5 @@ class ContractFilter:
             value=self.value.to_model() if self.value else None,
             fiscal_year=self.fiscal_year,
             award_or_idv=self.award_or_idv.value if self.award_or_idv else None,
+            place_of_performance_state=self.place_of_performance_state,
         )

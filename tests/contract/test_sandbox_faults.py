@@ -170,3 +170,14 @@ async def test_request_log_keeps_parameters_but_never_keys(sandbox: RunningSandb
     assert await sandbox.requests("canada.tenders") == [{"gsins": "N76"}]
     await sandbox.reset()
     assert await sandbox.requests() == []
+
+
+def test_jitter_knob_adds_a_random_delay_within_its_bound() -> None:
+    from sandbox.faults import FaultBoard, FaultPlan
+
+    board = FaultBoard(seed=7)
+    plan = FaultPlan(latency_ms=100, jitter_ms=50)
+    delays = [board.jitter(plan) for _ in range(200)]
+    assert all(0.1 <= delay <= 0.15 for delay in delays)
+    assert max(delays) - min(delays) > 0.03  # it varies
+    assert {board.jitter(FaultPlan(latency_ms=100)) for _ in range(5)} == {0.1}

@@ -204,3 +204,17 @@ async def test_sources_reports_each_upstream(gateway: httpx.AsyncClient) -> None
     assert all(s["breakerState"] == "CLOSED" and s["reachable"] for s in sources)
     assert by_name["ita"]["leadSources"]
     assert by_name["sam"]["leadSources"] is None
+
+
+async def test_contracts_by_place_of_performance_state(gateway: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    found = (
+        await data_of(
+            gateway,
+            """{ contracts(first: 20, filter: {placeOfPerformanceState: "VA"}) {
+        edges { node { source } } } }""",
+        )
+    )["contracts"]
+    assert nodes(found)
+    assert all(n["source"] == "SAM" for n in nodes(found))
+    assert [r["placeOfPerformStateCode"] for r in await sandbox.requests("sam.search")] == ["VA"]
+    assert await sandbox.hits("canada.contracts") == 0
