@@ -242,11 +242,25 @@ EXECUTED_HERE = "executed_operation"  # scope-state flag: this request ran its o
 CALLER_SPECIFIC_ROOT_FIELDS = frozenset({"rateLimit", "sources", "__schema", "__type", "__typename"})
 
 
-@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+# The endpoint parses a document before the query limits run (to key the response cache and meter cached
+# answers): bound that parse by tokens, and keep only small documents in memory.
+PRE_PARSE_MAX_TOKENS = 5_000
+CACHED_DOCUMENT_MAX_CHARS = 8_000
+
+
 def _document(text: str) -> DocumentNode | None:
-    """The parsed document; None when it does not parse (execution reports that error)."""
+    """The parsed document; None when it does not parse or is too big to parse here (execution reports that)."""
+    return _cached_document(text) if len(text) <= CACHED_DOCUMENT_MAX_CHARS else _parse_bounded(text)
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _cached_document(text: str) -> DocumentNode | None:
+    return _parse_bounded(text)
+
+
+def _parse_bounded(text: str) -> DocumentNode | None:
     try:
-        return parse(text)
+        return parse(text, no_location=True, max_tokens=PRE_PARSE_MAX_TOKENS)
     except GraphQLError:
         return None
 
