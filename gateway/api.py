@@ -464,7 +464,7 @@ class GraphQLEndpoint:
             if refused is not None:
                 return refused
         body = dict(outcome.body)
-        answer = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+        answer = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if request.method == "GET" else b""
         extensions = dict(report.as_extensions())
         if response_cached is not None and response_cached.status is CacheStatus.HIT:
             extensions["response"] = {"status": "HIT", "ageSeconds": round(response_cached.age_s, 1)}
