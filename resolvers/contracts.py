@@ -36,6 +36,12 @@ def sources_to_ask(query: ContractQuery) -> tuple[ContractSource, ...]:
     return tuple(s for s in query.sources if s is ContractSource.SAM or not sam_only)
 
 
+def check_for_sam(query: ContractQuery, limit: int) -> None:
+    """Refuse, before any upstream is asked, a query SAM would refuse (BAD_USER_INPUT): no partial work first."""
+    if ContractSource.SAM in sources_to_ask(query):
+        sam.build_params(query, limit=limit, offset=0, sections=SamSections())
+
+
 def sam_sections(selected_fields: set[str]) -> SamSections:
     return sam.sections_for(snake_case(name) for name in selected_fields)
 
@@ -79,6 +85,7 @@ async def contracts_connection(
     selected_fields: set[str],
     path: Sequence[str | int],
 ) -> Connection[schema.Contract]:
+    check_for_sam(query, limit)
     sources = sources_to_ask(query)
     calls: dict[ContractSource, Awaitable[Page[Contract]]] = {}
     if ContractSource.SAM in sources:

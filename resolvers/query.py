@@ -11,6 +11,7 @@ from gateway.models import ContractSource, LeadQuery, TenderQuery
 from resolvers import contracts as contract_resolvers
 from resolvers.context import RequestContext
 from resolvers.pagination import DEFAULT_PAGE_SIZE, decode_cursor, offset_connection, page_size
+from resolvers.search import MAX_KEYWORDS_CHARS, MAX_RESULTS_PER_KIND, SearchResults, search_results
 from resolvers.selection import node_field_names, object_field_names
 from resolvers.sources import source_statuses
 from schema.common import Connection
@@ -18,6 +19,7 @@ from schema.contracts import AwardFamilySummary, Contract, ContractFilter
 from schema.leads import Lead, LeadFilter
 from schema.node import InvalidGlobalId, Node, from_global_id
 from schema.rate_limit import RateLimitStatus
+from schema.search import SearchKind
 from schema.sources import SourceStatus
 from schema.tenders import Tender, TenderFilter
 
@@ -178,6 +180,31 @@ class Query:
         idv = referenced_idv_piid.strip() if referenced_idv_piid and referenced_idv_piid.strip() else None
         family = await info.context.load_award_family(piid.strip(), idv)
         return None if family is None else AwardFamilySummary.from_model(family)
+
+    @strawberry.field(
+        description="One keyword search over every kind of result: trade leads (upstream `ita`), Canadian "
+        "tenders (`canada`) and contract awards (`sam` and `canada`). Only the kinds asked for in `kinds` AND "
+        "selected are searched, concurrently; a kind whose upstream fails is null with an error naming it."
+    )
+    def search(
+        self,
+        info: Info,
+        keywords: Annotated[
+            str,
+            strawberry.argument(
+                description=f"Free text, 1 to {MAX_KEYWORDS_CHARS} characters (ITA `q`, Canada keywords, SAM `q`)."
+            ),
+        ],
+        first: Annotated[
+            int,
+            strawberry.argument(description=f"How many results to return per kind, 1 to {MAX_RESULTS_PER_KIND}."),
+        ] = DEFAULT_PAGE_SIZE,
+        kinds: Annotated[
+            list[SearchKind] | None,
+            strawberry.argument(description="The kinds to search; omitted: every kind. Must not be empty."),
+        ] = None,
+    ) -> SearchResults | None:
+        return search_results(keywords, first, kinds, object_field_names(info.selected_fields))
 
     @strawberry.field(
         description="Each upstream's status as this gateway process sees it; asks no upstream unless "

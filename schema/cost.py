@@ -1,9 +1,12 @@
 """The estimated cost of an operation, from the document and its variables alone (pure, no I/O).
 
-Cost counts upstream calls: every field that asks an upstream costs 1, a list field with `first` costs
-max(1, ceil(first / 10)) (one upstream page per 10 results asked), and a field under such a list costs once per result
-(`contracts(first: 50) { edges { node { awardFamily { count } } } }` costs 5 + 50). `@skip`/`@include` are ignored
-(the estimate is an upper bound). The per-query maximum is a setting; per-tier budgets use the same number.
+Cost counts upstream calls: every field that asks an upstream costs its calls (1; `contracts` 2, SAM and Canada), a
+list field with `first` costs that times max(1, ceil(first / 10)) (one upstream page per 10 results asked), and a
+field under such a list costs once per result (`contracts(first: 50) { edges { node { awardFamily { count } } } }`
+costs 2 x 5 + 50). `search` costs per page the calls
+of the kinds selected under it (`leads` 1, `tenders` 1, `contracts` 2: SAM and Canada), whatever its `kinds`.
+`@skip`/`@include` are ignored (the estimate is an upper bound). The per-query maximum is a setting; per-tier budgets
+use the same number.
 
 The work is linear in the document: each fragment is costed once per parent type, for one resolution of its parent,
 and scaled at every spread (cost is linear in the number of results above it). Costs saturate at `MAX_COST`, so
@@ -33,21 +36,25 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 
-# (parent type, field) -> the field asks an upstream each time it resolves.
-UPSTREAM_FIELDS = frozenset(
-    {
-        ("Query", "leads"),
-        ("Query", "lead"),
-        ("Query", "tenders"),
-        ("Query", "tender"),
-        ("Query", "contracts"),
-        ("Query", "contract"),
-        ("Query", "awardFamily"),
-        ("Query", "node"),
-        ("Contract", "awardFamily"),
-        ("SourceStatus", "leadSources"),
-    }
-)
+# (parent type, field) -> upstream calls each time the field resolves (`contracts` asks SAM and Canada; the estimate
+# is an upper bound: a `sources` filter that leaves one out is not read).
+UPSTREAM_CALLS: Mapping[tuple[str, str], int] = {
+    ("Query", "leads"): 1,
+    ("Query", "lead"): 1,
+    ("Query", "tenders"): 1,
+    ("Query", "tender"): 1,
+    ("Query", "contracts"): 2,
+    ("Query", "contract"): 1,
+    ("Query", "awardFamily"): 1,
+    ("Query", "node"): 1,
+    ("Contract", "awardFamily"): 1,
+    ("SourceStatus", "leadSources"): 1,
+}
+# (parent type, field) -> upstream calls per page, by response key selected under it: `search` asks ITA for `leads`,
+# Canada for `tenders`, SAM and Canada for `contracts`, and nothing for a kind not selected.
+CALLS_BY_SELECTED_FIELD: Mapping[tuple[str, str], Mapping[str, int]] = {
+    ("Query", "search"): {"leads": 1, "tenders": 1, "contracts": 2},
+}
 PAGE_ARGUMENT = "first"
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
@@ -93,6 +100,8 @@ class _CostWalker:
         }
         self._costed: dict[tuple[str, str], int] = {}
         self._expanding: set[str] = set()
+        self._fragment_keys: dict[str, dict[str, str]] = {}
+        self._collecting: set[str] = set()
 
     def selection_set(self, selection_set: SelectionSetNode | None, parent: _Fields) -> int:
         cost = 0
@@ -112,9 +121,14 @@ class _CostWalker:
         if definition is None:  # introspection or an unknown field (validation reports it): no upstream call
             return 0
         page = self._page_size(field) if PAGE_ARGUMENT in definition.args else None
+        key = parent.name, field.name.value
+        calls = UPSTREAM_CALLS.get(key, 0)
+        if key in CALLS_BY_SELECTED_FIELD:
+            by_field = CALLS_BY_SELECTED_FIELD[key]
+            calls = sum(by_field.get(name, 0) for name in self._response_keys(field.selection_set).values())
         cost = 0
-        if (parent.name, field.name.value) in UPSTREAM_FIELDS:
-            cost += 1 if page is None else max(1, math.ceil(page / RESULTS_PER_UPSTREAM_PAGE))
+        if calls:
+            cost += calls * (1 if page is None else max(1, math.ceil(page / RESULTS_PER_UPSTREAM_PAGE)))
         child = get_named_type(definition.type)
         if isinstance(child, GraphQLObjectType | GraphQLInterfaceType) and field.selection_set:
             cost += (page or 1) * self.selection_set(field.selection_set, child)
@@ -133,6 +147,30 @@ class _CostWalker:
         self._expanding.discard(name)
         self._costed[key] = cost
         return cost
+
+    def _response_keys(self, selection_set: SelectionSetNode | None) -> dict[str, str]:
+        """Response key -> field name of the fields selected (fragments expanded, each fragment read once)."""
+        keys: dict[str, str] = {}
+        for selection in selection_set.selections if selection_set else ():
+            if isinstance(selection, FieldNode):
+                keys[(selection.alias or selection.name).value] = selection.name.value
+            elif isinstance(selection, InlineFragmentNode):
+                keys |= self._response_keys(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                keys |= self._fragment_response_keys(selection.name.value)
+        return keys
+
+    def _fragment_response_keys(self, name: str) -> dict[str, str]:
+        if name in self._fragment_keys:
+            return self._fragment_keys[name]
+        fragment = self._fragments.get(name)
+        if fragment is None or name in self._collecting:  # unknown or cyclic: validation reports it
+            return {}
+        self._collecting.add(name)
+        keys = self._response_keys(fragment.selection_set)
+        self._collecting.discard(name)
+        self._fragment_keys[name] = keys
+        return keys
 
     def _type(self, name: str) -> _Fields | None:
         found = self._schema.get_type(name)

@@ -207,7 +207,7 @@ async def test_rate_limit_field_and_extensions_cost_report_what_the_estimator_sa
     client = await keyed_gateway(start_gateway, key_file, tiers=tiers(metered=limits))
     issued = await api_keys.create(tier="metered", owner="acme")
     expected_cost = estimate_cost(build_schema()._schema, parse(KNOWN_DOCUMENT))
-    assert expected_cost == 5 + 1 + 1  # leads(first: 50): 5 pages of 10; each contracts list: 1 page
+    assert expected_cost == 5 + 2 + 2  # leads(first: 50): 5 pages of 10; each contracts list: 1 page of SAM + Canada
 
     before = datetime.now(UTC).replace(microsecond=0)
     response = await graphql(client, KNOWN_DOCUMENT, **{"X-API-Key": issued.plaintext})
@@ -215,22 +215,22 @@ async def test_rate_limit_field_and_extensions_cost_report_what_the_estimator_sa
     body = response.json()
     status = body["data"]["rateLimit"]
     reset_at = datetime.fromisoformat(status.pop("resetAt"))
-    assert status == {"tier": "metered", "limit": 50, "cost": 7, "remaining": 43, "requestsPerMinute": 100}
+    assert status == {"tier": "metered", "limit": 50, "cost": 9, "remaining": 41, "requestsPerMinute": 100}
     assert before + timedelta(minutes=59) <= reset_at <= before + timedelta(hours=1, seconds=2)
     cost = body["extensions"]["cost"]
-    assert cost["requested"] == 7
-    assert {k: v for k, v in cost["budget"].items() if k != "resetAt"} == {"limit": 50, "remaining": 43}
+    assert cost["requested"] == 9
+    assert {k: v for k, v in cost["budget"].items() if k != "resetAt"} == {"limit": 50, "remaining": 41}
     assert datetime.fromisoformat(cost["budget"]["resetAt"]) == reset_at
-    assert assert_ratelimit_headers(response)["cost"]["r"] == 43
+    assert assert_ratelimit_headers(response)["cost"]["r"] == 41
 
     free = await graphql(client, "{ rateLimit { cost remaining } }", **{"X-API-Key": issued.plaintext})
-    assert free.json()["data"]["rateLimit"] == {"cost": 0, "remaining": 43}
+    assert free.json()["data"]["rateLimit"] == {"cost": 0, "remaining": 41}
 
 
 async def test_a_query_over_its_tiers_maximum_is_refused_before_any_upstream_call(
     start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys, sandbox: RunningSandbox
 ) -> None:
-    limits = {"requests_per_minute": 100, "burst": 100, "cost_per_hour": 1000, "max_query_cost": 6}
+    limits = {"requests_per_minute": 100, "burst": 100, "cost_per_hour": 1000, "max_query_cost": 7}
     client = await keyed_gateway(start_gateway, key_file, tiers=tiers(small=limits))
     issued = await api_keys.create(tier="small", owner="acme")
     document = (
@@ -240,8 +240,8 @@ async def test_a_query_over_its_tiers_maximum_is_refused_before_any_upstream_cal
 
     refused = await graphql(client, document, Authorization=f"Bearer {issued.plaintext}")
     body = assert_error(refused, 400, "COST_ESTIMATED_TOO_EXPENSIVE")
-    assert body["errors"][0]["extensions"] == {"code": "COST_ESTIMATED_TOO_EXPENSIVE", "cost": 7, "limit": 6}
-    assert body["extensions"]["cost"]["requested"] == 7
+    assert body["errors"][0]["extensions"] == {"code": "COST_ESTIMATED_TOO_EXPENSIVE", "cost": 8, "limit": 7}
+    assert body["extensions"]["cost"]["requested"] == 8
     assert body["extensions"]["cost"]["budget"]["remaining"] == 1000  # nothing charged
     assert (await sandbox.stats())["hits"] == {}
 
@@ -345,9 +345,9 @@ async def test_a_response_cache_hit_is_priced_like_an_execution(
     first = (await gateway.post("/graphql", json={"query": CACHED_DOCUMENT}, headers=headers)).json()
     second = (await gateway.post("/graphql", json={"query": CACHED_DOCUMENT}, headers=headers)).json()
     assert second["extensions"]["cache"]["response"]["status"] == "HIT"
-    assert first["extensions"]["cost"]["requested"] == second["extensions"]["cost"]["requested"] == 3
+    assert first["extensions"]["cost"]["requested"] == second["extensions"]["cost"]["requested"] == 6
     remaining = [body["extensions"]["cost"]["budget"]["remaining"] for body in (first, second)]
-    assert remaining[0] - remaining[1] == 3
+    assert remaining[0] - remaining[1] == 6
     assert await sandbox.hits("sam.search") == 1
 
 

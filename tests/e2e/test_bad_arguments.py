@@ -62,3 +62,13 @@ async def test_bad_variable_values_are_bad_user_input(gateway: httpx.AsyncClient
     assert response.status_code == 400
     assert response.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert (await sandbox.stats())["hits"] == {}
+
+
+async def test_keywords_sam_refuses_are_refused_before_canada_is_asked(
+    gateway: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    response = await graphql(gateway, '{ contracts(filter: {keywords: "R&D"}) { totalCount } }')
+    assert [e["extensions"]["code"] for e in response.json()["errors"]] == ["BAD_USER_INPUT"]
+    assert (await sandbox.stats())["hits"] == {}
+    canada_only = await graphql(gateway, '{ contracts(filter: {keywords: "R&D", sources: [CANADA]}) { totalCount } }')
+    assert "errors" not in canada_only.json()

@@ -109,19 +109,20 @@ async def test_graphiql_introspection_query_fits_the_default_limits(client: http
     await assert_runs(await graphql(client, get_introspection_query(descriptions=True)))
 
 
-# Cost: a list field with `first` costs ceil(first / 10); a field under it costs once per result.
-CHEAP = "{ contracts(first: 100) { edges { node { piid } } } leads(first: 10) { totalCount } }"  # 10 + 1
-EXPENSIVE = "{ contracts(first: 100) { edges { node { piid } } } leads(first: 11) { totalCount } }"  # 10 + 2
+# Cost: a list field with `first` costs its calls x ceil(first / 10) (`contracts` asks SAM and Canada: 2 calls);
+# a field under it costs once per result.
+CHEAP = "{ contracts(first: 100) { edges { node { piid } } } leads(first: 10) { totalCount } }"  # 20 + 1
+EXPENSIVE = "{ contracts(first: 100) { edges { node { piid } } } leads(first: 11) { totalCount } }"  # 20 + 2
 
 
 async def test_cost_limit_at_its_edge(start_gateway: GatewayFactory, sandbox: RunningSandbox) -> None:
-    client = await start_gateway(max_query_cost=11)
+    client = await start_gateway(max_query_cost=21)
     refused = await graphql(client, EXPENSIVE)
     await assert_refused(refused, "COST_ESTIMATED_TOO_EXPENSIVE", sandbox)
     assert refused.json()["errors"][0]["extensions"] == {
         "code": "COST_ESTIMATED_TOO_EXPENSIVE",
-        "cost": 12,
-        "limit": 11,
+        "cost": 22,
+        "limit": 21,
     }
     response = await graphql(client, CHEAP)
     assert response.status_code == 200
@@ -132,7 +133,7 @@ async def test_cost_uses_the_variables(start_gateway: GatewayFactory, sandbox: R
     client = await start_gateway(max_query_cost=100)
     query = "query($n: Int = 10) { contracts(first: $n) { edges { node { awardFamily { count } } } } }"
     await assert_refused(await graphql(client, query, {"n": 100}), "COST_ESTIMATED_TOO_EXPENSIVE", sandbox)
-    response = await graphql(client, query, {"n": 5})  # 1 + 5
+    response = await graphql(client, query, {"n": 5})  # 2 + 5
     assert response.status_code == 200
     assert "data" in response.json()
 
@@ -150,7 +151,7 @@ def doubling(levels: int, on: str, leaf: str) -> str:
         (
             "{ contracts(first: 50) { nodes { ...D30 } } } " + doubling(30, "Contract", "awardFamily { count }"),
             "COST_ESTIMATED_TOO_EXPENSIVE",
-            {"cost": 5 + 50 * 2**30},
+            {"cost": 2 * 5 + 50 * 2**30},
         ),
         ("{ ...D30 } " + doubling(30, "Query", "a: sources { name }"), "MAX_ALIASES_LIMIT", {"actual": 2**30}),
     ],

@@ -36,8 +36,9 @@ def schema() -> GraphQLSchema:
         ("{ leads(first: 5000) { totalCount } }", None, 10),  # out of range: the resolver refuses it
         ('{ lead(id: "x") { title } tender(id: "y") { title } }', None, 2),
         ("{ sources { leadSources { source } } }", None, 1),
-        ("{ contracts(first: 20) { edges { node { awardFamily { count } } } } }", None, 2 + 20),
-        ("{ contracts { nodes { awardFamily { count } } } }", None, 1 + 10),
+        # `contracts` asks SAM and Canada: two calls per page.
+        ("{ contracts(first: 20) { edges { node { awardFamily { count } } } } }", None, 2 * 2 + 20),
+        ("{ contracts { nodes { awardFamily { count } } } }", None, 2 * 1 + 10),
         ("query($n: Int) { leads(first: $n) { totalCount } }", {"n": 30}, 3),
         ("query($n: Int = 50) { leads(first: $n) { totalCount } }", None, 5),
         ("query($n: Int = 50) { leads(first: $n) { totalCount } }", {"n": None}, 1),
@@ -48,12 +49,52 @@ def schema() -> GraphQLSchema:
             "{ ...C } fragment C on Query { contracts(first: 30) { nodes { ...F } } } "
             "fragment F on Contract { awardFamily { count } }",
             None,
-            3 + 30,
+            2 * 3 + 30,
         ),
     ],
 )
 def test_estimate(schema: GraphQLSchema, query: str, variables: dict[str, Any] | None, cost: int) -> None:
     assert estimate_cost(schema, parse(query), variables) == cost
+
+
+EVERY_KIND = "leads { title } tenders { reference } contracts { piid }"
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "cost"),
+    [
+        ('{ search(keywords: "x") { __typename } }', None, 0),
+        ('{ search(keywords: "x") { leads { title } } }', None, 1),
+        ('{ search(keywords: "x") { tenders { reference } } }', None, 1),
+        ('{ search(keywords: "x") { contracts { piid } } }', None, 2),  # SAM and Canada
+        (f'{{ search(keywords: "x") {{ {EVERY_KIND} }} }}', None, 4),
+        (f'{{ search(keywords: "x", first: 30) {{ {EVERY_KIND} }} }}', None, 4 * 3),
+        (f'{{ search(keywords: "x", first: 100) {{ {EVERY_KIND} }} }}', None, 4 * 10),
+        (f'query($n: Int) {{ search(keywords: "x", first: $n) {{ {EVERY_KIND} }} }}', {"n": 11}, 4 * 2),
+        # `kinds` is not read: the estimate is an upper bound, like for @skip/@include.
+        ('{ search(keywords: "x", kinds: [LEAD]) { leads { title } contracts { piid } } }', None, 3),
+        # A field under a kind's list costs once per result: up to `first` contracts, each with its award family.
+        ('{ search(keywords: "x", first: 20) { contracts { awardFamily { count } } } }', None, 2 * 2 + 20),
+        # Aliases are separate calls; the same response key twice is one.
+        ('{ search(keywords: "x") { a: leads { title } b: leads { url } leads { title } leads { url } } }', None, 3),
+        (
+            '{ search(keywords: "x") { ...K ... on SearchResults { tenders { reference } } } } '
+            "fragment K on SearchResults { leads { title } ...C } fragment C on SearchResults { contracts { piid } }",
+            None,
+            4,
+        ),
+        ('{ a: search(keywords: "x") { leads { title } } b: search(keywords: "y") { leads { title } } }', None, 2),
+    ],
+)
+def test_search_costs_the_calls_of_the_kinds_selected(
+    schema: GraphQLSchema, query: str, variables: dict[str, Any] | None, cost: int
+) -> None:
+    assert estimate_cost(schema, parse(query), variables) == cost
+
+
+def test_search_fragment_cycles_end(schema: GraphQLSchema) -> None:
+    document = parse('{ search(keywords: "x") { ...A } } fragment A on SearchResults { leads { title } ...A }')
+    assert estimate_cost(schema, document) == 1
 
 
 def test_the_named_operation_is_costed(schema: GraphQLSchema) -> None:
@@ -88,11 +129,21 @@ def contracts_doubling(levels: int) -> str:
         ("{ ...D60 } " + doubling(60, "Query", "leads(first: 11) { totalCount }"), MAX_COST),  # 2 * 2^60
         ("{ leads(first: 50) { edges { ...D60 } } } " + doubling(60, "LeadEdge", "node { title }"), 5),
         ("{ leads(first: 50) { nodes { ...D60 } } } " + doubling(60, "Lead", "title"), 5),
-        (contracts_doubling(10), 5 + 50 * 2**10),
-        (contracts_doubling(30), 5 + 50 * 2**30),
+        (contracts_doubling(10), 2 * 5 + 50 * 2**10),
+        (contracts_doubling(30), 2 * 5 + 50 * 2**30),
         (contracts_doubling(60), MAX_COST),
+        ('{ search(keywords: "x") { ...D60 } } ' + doubling(60, "SearchResults", "leads { title }"), 1),
     ],
-    ids=["60-free", "60-root-pages", "60-lead-edges", "60-leads", "10-contracts", "30-contracts", "60-contracts"],
+    ids=[
+        "60-free",
+        "60-root-pages",
+        "60-lead-edges",
+        "60-leads",
+        "10-contracts",
+        "30-contracts",
+        "60-contracts",
+        "60-search-kinds",
+    ],
 )
 def test_fragments_spread_twice_per_level_are_costed_in_linear_time(
     schema: GraphQLSchema, query: str, cost: int
@@ -124,7 +175,7 @@ def test_each_selection_set_is_visited_once(schema: GraphQLSchema, levels: int) 
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     walker = _CountingWalker(schema, fragments, operation, {})
     assert schema.query_type is not None
-    assert walker.selection_set(operation.selection_set, schema.query_type) == min(5 + 50 * 2**levels, MAX_COST)
+    assert walker.selection_set(operation.selection_set, schema.query_type) == min(2 * 5 + 50 * 2**levels, MAX_COST)
     counter = _SelectionSetCounter()
     visit(document, counter)
     assert walker.visits == counter.count  # 20 levels: 26 (it was 3,145,728 before memoising fragments)
