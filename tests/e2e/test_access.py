@@ -351,13 +351,21 @@ async def test_a_response_cache_hit_is_priced_like_an_execution(
     assert await sandbox.hits("sam.search") == 1
 
 
-async def test_a_cached_answer_does_not_lift_a_tier_maximum(
-    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys, sandbox: RunningSandbox
-) -> None:
+async def rich_and_poor(
+    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys
+) -> tuple[httpx.AsyncClient, str, str]:
+    """A gateway and two keys: one standard, one of a tier whose single-query maximum CACHED_DOCUMENT exceeds."""
     small = tiers(small={"requests_per_minute": 100, "burst": 100, "cost_per_hour": 1000, "max_query_cost": 2})
     gateway = await keyed_gateway(start_gateway, key_file, tiers=small)
     rich = (await api_keys.create(tier="standard", owner="rich")).plaintext
     poor = (await api_keys.create(tier="small", owner="poor")).plaintext
+    return gateway, rich, poor
+
+
+async def test_a_cached_answer_does_not_lift_a_tier_maximum(
+    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys, sandbox: RunningSandbox
+) -> None:
+    gateway, rich, poor = await rich_and_poor(start_gateway, key_file, api_keys)
     warmed = await gateway.post("/graphql", json={"query": CACHED_DOCUMENT}, headers={"X-API-Key": rich})
     assert warmed.json()["data"]["contracts"]["edges"]
     refused = await gateway.post(
@@ -370,10 +378,7 @@ async def test_a_cached_answer_does_not_lift_a_tier_maximum(
 async def test_one_callers_refusal_never_reaches_a_concurrent_caller(
     start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys, sandbox: RunningSandbox
 ) -> None:
-    small = tiers(small={"requests_per_minute": 100, "burst": 100, "cost_per_hour": 1000, "max_query_cost": 2})
-    gateway = await keyed_gateway(start_gateway, key_file, tiers=small)
-    rich = (await api_keys.create(tier="standard", owner="rich")).plaintext
-    poor = (await api_keys.create(tier="small", owner="poor")).plaintext
+    gateway, rich, poor = await rich_and_poor(start_gateway, key_file, api_keys)
     await sandbox.set_fault("sam", latency_ms=300)
 
     async def ask(key: str) -> httpx.Response:
