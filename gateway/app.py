@@ -60,6 +60,7 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
             quota_guard = QuotaGuard.from_settings(settings, clock=quota_clock)
             stack.push_async_callback(quota_guard.aclose)
             cache = await open_cache(settings, stack)
+            await documents.open(stack)
             runtime.open(await open_upstreams(settings, stack, cache, quota_guard=quota_guard))
             stack.callback(runtime.close)
             # Start-up garbage is long-lived: keep the collector from walking it on every request.
@@ -71,9 +72,7 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
     async def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
-    documents = open_persisted_documents(
-        settings.persisted_documents, settings.persisted_documents_manifest, settings.persisted_documents_max_entries
-    )
+    documents = open_persisted_documents(settings)
     endpoint = GraphQLEndpoint(build_schema(settings), settings, runtime.upstreams, documents)
     routes: list[BaseRoute] = [
         # Every method reaches the endpoint, which answers 405 with a code (not Starlette's plain-text 405).

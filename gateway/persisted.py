@@ -10,22 +10,39 @@ Modes (setting `persisted_documents`):
 The manifest is GraphQL Codegen's persisted-documents format: a JSON object `{"<sha256 hex of the document>": "<the
 document text>"}`. `python -m gateway documents build DIR -o manifest.json` builds it from the `.graphql` files
 under DIR (one document per file, its text stripped of leading and trailing whitespace).
+
+Where APQ registrations live: in process memory (`MemoryDocumentStore`, LRU), or, when `redis_url` is set, in Redis
+(`RedisDocumentStore`) so that a hash registered through one replica is served by every other. A Redis that fails or
+times out is a miss: the client resends the full query (the protocol's own recovery) and nothing fails.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import logging
 import re
+import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol, TypeVar
+
+import coredis
+
+from gateway.keys import redis_client
+from gateway.settings import Settings
+
+log = logging.getLogger(__name__)
 
 Mode = Literal["off", "apq", "trusted"]
 MODES: tuple[Mode, ...] = ("off", "apq", "trusted")
 PROTOCOL_VERSION = 1
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
+_T = TypeVar("_T")
 
 
 class PersistedDocumentRefused(Exception):
@@ -42,6 +59,14 @@ class ManifestError(ValueError):
 
 def document_hash(document: str) -> str:
     return hashlib.sha256(document.encode("utf-8")).hexdigest()
+
+
+class DocumentStore(Protocol):
+    async def get(self, sha256: str) -> str | None: ...
+
+    async def put(self, sha256: str, document: str) -> None: ...
+
+    async def open(self, stack: AsyncExitStack) -> None: ...
 
 
 class MemoryDocumentStore:
@@ -71,12 +96,114 @@ class MemoryDocumentStore:
     def __len__(self) -> int:
         return len(self._pinned) + len(self._registered)
 
+    async def open(self, stack: AsyncExitStack) -> None:
+        """Nothing to open: the store is a dict of this process."""
+
+
+class RedisDocumentStore:
+    """Hash -> document in Redis, `<namespace>:<sha256>`, shared by every replica; pinned entries stay in memory.
+
+    Each document expires `ttl_s` after its last use (a hit refreshes it with GETEX). Documents longer than
+    `max_document_bytes` (UTF-8) are neither stored nor served. Every call is bounded by `timeout_s`; a failed call is
+    a miss (get) or a no-op (put), logged once per outage, and Redis is left alone for `retry_after_s` before the
+    next try.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        namespace: str,
+        ttl_s: int,
+        max_document_bytes: int,
+        timeout_s: float,
+        pool_size: int,
+        pinned: Mapping[str, str] | None = None,
+        retry_after_s: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._url = url
+        self._namespace = namespace
+        self._ttl_s = ttl_s
+        self._max_document_bytes = max_document_bytes
+        self._timeout_s = timeout_s
+        self._pool_size = pool_size
+        self._pinned = dict(pinned or {})
+        self._retry_after_s = retry_after_s
+        self._monotonic = monotonic
+        self._redis: coredis.Redis[str] | None = None
+        self._skip_until = 0.0
+        self._down_since: float | None = None
+
+    def __repr__(self) -> str:
+        return f"RedisDocumentStore(namespace={self._namespace!r}, ttl_s={self._ttl_s})"
+
+    def key(self, sha256: str) -> str:
+        return f"{self._namespace}:{sha256}"
+
+    async def open(self, stack: AsyncExitStack) -> None:
+        """Creates the connection pool (it connects on first use) and disconnects it when `stack` closes."""
+        self._redis = redis_client(self._url, timeout_s=self._timeout_s, pool_size=self._pool_size)
+        stack.push_async_callback(self.aclose)
+
+    async def aclose(self) -> None:
+        if self._redis is not None:
+            self._redis.connection_pool.disconnect()
+            self._redis = None
+
+    async def get(self, sha256: str) -> str | None:
+        if sha256 in self._pinned:
+            return self._pinned[sha256]
+        redis = self._client()
+        found = await self._call(lambda: redis.getex(self.key(sha256), ex=self._ttl_s))
+        if not isinstance(found, str) or not self._fits(found) or document_hash(found) != sha256:
+            return None
+        return found
+
+    async def put(self, sha256: str, document: str) -> None:
+        if sha256 in self._pinned or not self._fits(document):
+            return
+        redis = self._client()
+        await self._call(lambda: redis.set(self.key(sha256), document, ex=self._ttl_s))
+
+    def _fits(self, document: str) -> bool:
+        return len(document) <= self._max_document_bytes and len(document.encode("utf-8")) <= self._max_document_bytes
+
+    def _client(self) -> coredis.Redis[str]:
+        if self._redis is None:
+            raise RuntimeError("the persisted-documents store is not open (lifespan not run)")
+        return self._redis
+
+    async def _call(self, command: Callable[[], Awaitable[_T]]) -> _T | None:
+        if self._monotonic() < self._skip_until:
+            return None
+        try:
+            async with asyncio.timeout(self._timeout_s):
+                result = await command()
+        except _REDIS_ERRORS as exc:
+            self._skip_until = self._monotonic() + self._retry_after_s
+            if self._down_since is None:
+                self._down_since = self._monotonic()
+                log.warning(
+                    "persisted-documents store unreachable (%s); APQ hashes miss and clients resend their queries",
+                    type(exc).__name__,
+                )
+            return None
+        if self._down_since is not None:
+            log.warning("persisted-documents store reachable again after %.1f s", self._monotonic() - self._down_since)
+            self._down_since = None
+        return result
+
 
 class PersistedDocuments:
-    def __init__(self, mode: Mode, store: MemoryDocumentStore, manifest: Mapping[str, str] | None = None) -> None:
+    def __init__(self, mode: Mode, store: DocumentStore, manifest: Mapping[str, str] | None = None) -> None:
         self.mode = mode
         self._store = store
         self._manifest = dict(manifest or {})
+
+    async def open(self, stack: AsyncExitStack) -> None:
+        """Opens the store for the app's life (called in the lifespan); closed when `stack` closes."""
+        await self._store.open(stack)
 
     async def document(self, query: str | None, extensions: Mapping[str, Any] | None) -> str:
         """The document to run for the request's `query` and `extensions`, or PersistedDocumentRefused."""
@@ -158,8 +285,25 @@ def build_manifest(directory: Path) -> dict[str, str]:
     return manifest
 
 
-def open_persisted_documents(mode: str, manifest_path: str, max_entries: int) -> PersistedDocuments:
+def open_persisted_documents(settings: Settings) -> PersistedDocuments:
+    """The mode, manifest and store the settings name; a Redis store connects only once `open` runs (lifespan)."""
+    mode = settings.persisted_documents
     if mode not in MODES:
         raise ValueError(f"persisted-documents mode must be one of {MODES}, not {mode!r}")
-    manifest = load_manifest(Path(manifest_path)) if manifest_path else {}
-    return PersistedDocuments(mode, MemoryDocumentStore(max_entries, pinned=manifest), manifest)
+    path = settings.persisted_documents_manifest
+    manifest = load_manifest(Path(path)) if path else {}
+    store: DocumentStore
+    if settings.redis_url and mode == "apq":
+        store = RedisDocumentStore(
+            settings.redis_url,
+            namespace=settings.persisted_documents_redis_namespace,
+            ttl_s=settings.persisted_documents_ttl_s,
+            max_document_bytes=settings.max_body_bytes,
+            timeout_s=settings.redis_timeout_s,
+            pool_size=settings.redis_pool_size,
+            pinned=manifest,
+            retry_after_s=settings.redis_probe_every_s,
+        )
+    else:
+        store = MemoryDocumentStore(settings.persisted_documents_max_entries, pinned=manifest)
+    return PersistedDocuments(mode, store, manifest)

@@ -139,6 +139,10 @@ class Settings:
     persisted_documents: str = "apq"  # off | apq (automatic persisted queries) | trusted (manifest only)
     persisted_documents_manifest: str = ""  # {sha256: document} JSON, see gateway/persisted.py
     persisted_documents_max_entries: int = 10_000  # APQ registrations kept in memory (LRU)
+    # With redis_url set, APQ registrations live in Redis (shared by every replica) instead of memory, each kept
+    # this long after its last use; documents longer than max_body_bytes are not stored.
+    persisted_documents_redis_namespace: str = "gateway:apq"
+    persisted_documents_ttl_s: int = 7 * 24 * 60 * 60
 
     # API keys (gateway.keys): "file" (the embedded default) or "redis" (keys_redis_url, else redis_url).
     keys_store: str = "file"
@@ -232,6 +236,8 @@ class Settings:
             raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS must be 'off', 'apq' or 'trusted'")
         if self.persisted_documents == "trusted" and not self.persisted_documents_manifest:
             raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS=trusted needs GATEWAY_PERSISTED_DOCUMENTS_MANIFEST")
+        if self.persisted_documents_ttl_s <= 0:
+            raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS_TTL_S must be positive")
         self.tier_table  # noqa: B018 - parses GATEWAY_TIERS now, so a bad value fails at start-up
 
 
