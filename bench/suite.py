@@ -41,10 +41,9 @@ BENCH_TIERS = json.dumps(
         }
     }
 )
-# Shared Redis keys the gateway writes outside its cache namespace (rate-limit counters, quota counters).
-FOREIGN_KEY_PATTERNS = ("gateway-ratelimit:*", "quota:*")
-# The limiter's keys carry the tier's limits: those with the bench's own (10,000,000) are the bench's to delete.
-BENCH_LIMITER_KEYS = "gateway-ratelimit:*/10000000/*"
+# Where a gateway would write outside the bench's GATEWAY_REDIS_NAMESPACE: the default namespace, and the layout of
+# gateways older than that setting (rate-limit and quota counters outside any namespace). Expected to stay empty.
+FOREIGN_KEY_PATTERNS = ("gateway:*", "gateway-ratelimit:*", "quota:*")
 
 Progress = Callable[[str], None]
 
@@ -123,9 +122,6 @@ def gateway_env(sandbox_url: str, backend: str, response_cache: bool | None, log
     }
     if response_cache is not None:
         env["GATEWAY_RESPONSE_CACHE_TTL_S"] = "600" if response_cache else "0"
-    if backend == "redis":
-        # With Redis the quota guard counts in shared, un-namespaced keys: the bench turns the quota off there.
-        env["GATEWAY_SAM_DAILY_QUOTA"] = "0"
     return env
 
 
@@ -170,11 +166,10 @@ class _Bench:
         options = self._options
         await self._sandbox.prepare(run.upstream_latency_ms)
         env = gateway_env(self._sandbox.base_url, run.backend, run.response_cache, self._log_dir) | dict(run.env)
-        namespace = f"bench:{secrets.token_hex(6)}"
+        namespace = f"bench-{secrets.token_hex(6)}"  # every key the gateway writes: cache, limiter, quota
         foreign_before: set[str] = set()
         if run.backend == "redis":
-            env |= {"GATEWAY_REDIS_URL": options.redis_url, "GATEWAY_CACHE_REDIS_NAMESPACE": namespace}
-            await _delete_matching(options.redis_url, BENCH_LIMITER_KEYS)  # left by an earlier, interrupted run
+            env |= {"GATEWAY_REDIS_URL": options.redis_url, "GATEWAY_REDIS_NAMESPACE": namespace}
             foreign_before = await _foreign_keys(options.redis_url)
         try:
             async with processes.gateway(self._log_dir, env) as gateway:
@@ -192,13 +187,11 @@ class _Bench:
             if run.backend == "redis":
                 appeared = sorted(await _foreign_keys(options.redis_url) - foreign_before)
                 deleted = await _delete_matching(options.redis_url, f"{namespace}:*")
-                own = await _delete_matching(options.redis_url, BENCH_LIMITER_KEYS)
                 self._results.redis.setdefault("runs", []).append(
                     {
                         "gateway": run.name,
                         "namespace": namespace,
                         "keys_deleted": deleted,
-                        "bench_limiter_keys_deleted": own,
                         "keys_outside_namespace_appeared": appeared[:10],
                     }
                 )

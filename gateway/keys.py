@@ -150,7 +150,10 @@ class ApiKeys:
         store: KeyStore
         if settings.keys_store == "redis":
             store = RedisKeyStore.from_url(
-                settings.keys_redis(), timeout_s=settings.redis_timeout_s, pool_size=settings.redis_pool_size
+                settings.keys_redis(),
+                prefix=settings.redis_prefix("apikeys:"),
+                timeout_s=settings.redis_timeout_s,
+                pool_size=settings.redis_pool_size,
             )
         else:
             store = FileKeyStore(Path(settings.keys_file))

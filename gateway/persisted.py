@@ -296,7 +296,7 @@ def open_persisted_documents(settings: Settings) -> PersistedDocuments:
     if settings.redis_url and mode == "apq":
         store = RedisDocumentStore(
             settings.redis_url,
-            namespace=settings.persisted_documents_redis_namespace,
+            namespace=settings.persisted_documents_namespace,
             ttl_s=settings.persisted_documents_ttl_s,
             max_document_bytes=settings.max_body_bytes,
             timeout_s=settings.redis_timeout_s,

@@ -1,9 +1,10 @@
 """The guard over the gateway's OWN upstream keys: calls per UTC calendar day, exact across replicas.
 
-Each call is one atomic Redis `INCR quota:<upstream>:<YYYY-MM-DD>` (with `EXPIRE` 48 h, in the same MULTI), or a
-dict entry for one process. A call that pushes the counter over the quota is refused with UpstreamQuotaExceeded and
-`retry_after_s` = seconds until 00:00 UTC. `pause(upstream, seconds)` (an upstream answered 429 / quota spent)
-refuses calls on every replica until it ends.
+Each call is one atomic Redis `INCR <prefix><upstream>:<YYYY-MM-DD>` (with `EXPIRE` 48 h, in the same MULTI; the
+prefix is `<redis_namespace>:quota:`, so `gateway:quota:sam:2026-11-25` by default), or a dict entry for one
+process. A call that pushes the counter over the quota is refused with UpstreamQuotaExceeded and `retry_after_s` =
+seconds until 00:00 UTC. `pause(upstream, seconds)` (an upstream answered 429 / quota spent) refuses calls on every
+replica until it ends (`<prefix><upstream>:paused-until`).
 
 If Redis fails or times out the guard FAILS CLOSED: `acquire` raises UpstreamUnavailable (code UPSTREAM_UNAVAILABLE,
 "quota counter unreachable"), because an uncounted call could spend the key's daily allowance; it leaves Redis alone
@@ -49,7 +50,7 @@ class QuotaGuard:
         daily_quotas: Mapping[str, int],
         *,
         redis: coredis.Redis[str] | None = None,
-        prefix: str = "quota:",
+        prefix: str = "gateway:quota:",
         clock: Clock = utc_now,
         timeout_s: float = 0.5,
         retry_storage_after_s: float = 1.0,
@@ -73,7 +74,13 @@ class QuotaGuard:
             redis = redis_client(
                 settings.redis_url, timeout_s=settings.redis_timeout_s, pool_size=settings.redis_pool_size
             )
-        return cls(settings.daily_quotas(), redis=redis, clock=clock, timeout_s=settings.redis_timeout_s)
+        return cls(
+            settings.daily_quotas(),
+            redis=redis,
+            prefix=settings.redis_prefix("quota:"),
+            clock=clock,
+            timeout_s=settings.redis_timeout_s,
+        )
 
     def __repr__(self) -> str:
         return f"QuotaGuard(quotas={self._quotas!r}, shared={self._redis is not None})"

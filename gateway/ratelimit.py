@@ -10,8 +10,9 @@ A request is admitted when the burst and then the minute window admit it (burst 
 request the minute window refuses is given back within seconds).
 
 Memory storage for one process; Redis (`async+redis://`, the coredis implementation on a bounded blocking pool) for
-replicas. If Redis fails or times out the limiter FAILS OPEN: it admits, logs once per outage, leaves Redis alone
-for `retry_storage_after_s` and then tries again, so it recovers by itself.
+replicas: keys `<key_prefix>:LIMITER/<namespace>/<key id>/<policy>/...`, the prefix `<redis_namespace>:ratelimit`
+(`gateway:ratelimit` by default). If Redis fails or times out the limiter FAILS OPEN: it admits, logs once per outage,
+leaves Redis alone for `retry_storage_after_s` and then tries again, so it recovers by itself.
 """
 
 from __future__ import annotations
@@ -111,6 +112,7 @@ class RateLimiter:
         redis_url: str,
         *,
         namespace: str = "gw",
+        key_prefix: str = "gateway:ratelimit",
         timeout_s: float = 0.5,
         pool_size: int = 50,
         retry_storage_after_s: float = 1.0,
@@ -124,7 +126,7 @@ class RateLimiter:
         )
         storage = RedisStorage(
             "async+" + redis_url,
-            key_prefix="gateway-ratelimit",
+            key_prefix=key_prefix,  # limits writes "<key_prefix>:<key>"
             wrap_exceptions=True,
             implementation="coredis",
             connection_pool=pool,  # type: ignore[arg-type]  # forwarded to coredis.Redis
@@ -141,7 +143,10 @@ class RateLimiter:
     def from_settings(cls, settings: Settings) -> RateLimiter:
         if settings.redis_url:
             return cls.on_redis(
-                settings.redis_url, timeout_s=settings.redis_timeout_s, pool_size=settings.redis_pool_size
+                settings.redis_url,
+                key_prefix=settings.redis_prefix("ratelimit"),
+                timeout_s=settings.redis_timeout_s,
+                pool_size=settings.redis_pool_size,
             )
         return cls.in_memory()
 

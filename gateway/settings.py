@@ -20,6 +20,7 @@ class SettingsError(ValueError):
 
 ANONYMOUS_TIER = "anonymous"
 _TIER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
+_REDIS_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -116,7 +117,10 @@ class Settings:
     response_cache_max_entries: int = 2_000
     response_cache_max_bytes: int = 64 * 1024 * 1024
     redis_url: str = field(default="", repr=False)
-    cache_redis_namespace: str = "gateway:cache"
+    # Every Redis key the gateway writes starts with "<redis_namespace>:" (cache, API keys, persisted documents,
+    # rate-limit and quota counters), so that deployments sharing one Redis (staging, production) never share state.
+    redis_namespace: str = "gateway"
+    cache_redis_namespace: str = ""  # empty: "<redis_namespace>:cache"
     cache_lock_ttl_s: float = 5.0  # the cross-replica fetch lock (SET NX PX)
     cache_lock_wait_s: float = 5.0  # how long a replica waits for another's fetch before fetching itself
     cache_lock_poll_s: float = 0.05
@@ -141,7 +145,7 @@ class Settings:
     persisted_documents_max_entries: int = 10_000  # APQ registrations kept in memory (LRU)
     # With redis_url set, APQ registrations live in Redis (shared by every replica) instead of memory, each kept
     # this long after its last use; documents longer than max_body_bytes are not stored.
-    persisted_documents_redis_namespace: str = "gateway:apq"
+    persisted_documents_redis_namespace: str = ""  # empty: "<redis_namespace>:apq"
     persisted_documents_ttl_s: int = 7 * 24 * 60 * 60
 
     # API keys (gateway.keys): "file" (the embedded default) or "redis" (keys_redis_url, else redis_url).
@@ -171,6 +175,18 @@ class Settings:
 
     def keys_redis(self) -> str:
         return self.keys_redis_url or self.redis_url
+
+    def redis_prefix(self, part: str) -> str:
+        """`<redis_namespace>:<part>`: where one Redis user of the gateway keeps its keys."""
+        return f"{self.redis_namespace}:{part}"
+
+    @property
+    def cache_namespace(self) -> str:
+        return self.cache_redis_namespace or self.redis_prefix("cache")
+
+    @property
+    def persisted_documents_namespace(self) -> str:
+        return self.persisted_documents_redis_namespace or self.redis_prefix("apq")
 
     @property
     def dev(self) -> bool:
@@ -212,6 +228,8 @@ class Settings:
                 raise SettingsError(f"GATEWAY_{name.upper()} must be an http(s) URL ending with '/'")
         if self.request_deadline_s <= 0 or self.upstream_timeout_s <= 0:
             raise SettingsError("timeouts must be positive")
+        if not _REDIS_NAMESPACE.fullmatch(self.redis_namespace):
+            raise SettingsError("GATEWAY_REDIS_NAMESPACE must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'")
         if self.keys_store not in ("file", "redis"):
             raise SettingsError("GATEWAY_KEYS_STORE must be 'file' or 'redis'")
         if self.keys_store == "redis" and not self.keys_redis():

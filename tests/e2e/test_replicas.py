@@ -26,7 +26,9 @@ from tests.sandbox_harness import RunningSandbox
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 TEST_DATABASES = range(8, 16)
-KEYS_PREFIX = "gateway:apikeys:"  # RedisKeyStore's default, as the gateway processes use it
+# The gateway processes run with the default GATEWAY_REDIS_NAMESPACE: every key they write starts with "gateway:".
+KEYS_PREFIX = "gateway:apikeys:"
+QUOTA_PREFIX = "gateway:quota:"
 CHEAP_QUERY = "{ sources { name } }"  # asks no upstream
 REQUEST_TIMEOUT_S = 30.0
 
@@ -39,7 +41,7 @@ class SharedRedis:
     key_ids: list[str]
 
     def quota_keys(self) -> list[str]:
-        return [f"quota:sam:{datetime.now(UTC).date().isoformat()}", "quota:sam:paused-until"]
+        return [f"{QUOTA_PREFIX}sam:{datetime.now(UTC).date().isoformat()}", f"{QUOTA_PREFIX}sam:paused-until"]
 
     async def create_key(self, tier: str) -> str:
         issued = await self.keys.create(tier=tier, owner="replica-test")
@@ -56,7 +58,7 @@ async def shared_redis() -> AsyncIterator[SharedRedis]:
         random.shuffle(databases)
         for database in databases:
             client = redis_client(f"{base}/{database}", timeout_s=2, pool_size=10)
-            shared = SharedRedis(f"{base}/{database}", client, ApiKeys(RedisKeyStore(client)), [])
+            shared = SharedRedis(f"{base}/{database}", client, ApiKeys(RedisKeyStore(client, prefix=KEYS_PREFIX)), [])
             if not await client.exists(shared.quota_keys()):
                 break
             client.connection_pool.disconnect()
@@ -73,11 +75,12 @@ async def shared_redis() -> AsyncIterator[SharedRedis]:
 
 async def _clean(shared: SharedRedis) -> None:
     doomed = set(shared.quota_keys())
-    async for name in shared.client.scan_iter(match="gateway:cache*", count=1000):  # this database is ours
-        doomed.add(name)
+    for shared_part in ("gateway:cache*", "gateway:apq:*"):  # this database is ours
+        async for name in shared.client.scan_iter(match=shared_part, count=1000):
+            doomed.add(name)
     for key_id in shared.key_ids:
         doomed.add(f"{KEYS_PREFIX}key:{key_id}")
-        async for name in shared.client.scan_iter(match=f"*{key_id}*", count=1000):
+        async for name in shared.client.scan_iter(match=f"gateway:*{key_id}*", count=1000):  # API key, limiter
             doomed.add(name)
     if shared.key_ids:
         await shared.client.srem(f"{KEYS_PREFIX}ids", shared.key_ids)

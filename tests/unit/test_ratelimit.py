@@ -155,3 +155,22 @@ def test_anonymous_tier_is_on_in_dev_and_off_in_prod_unless_set() -> None:
         {"GATEWAY_PROFILE": "dev", "GATEWAY_ANONYMOUS_TIER_ENABLED": "0"}
     ).anonymous_tier_enabled
     assert Settings.from_env({"GATEWAY_ANONYMOUS_TIER_ENABLED": "true"}).anonymous_tier_enabled
+
+
+@pytest.mark.parametrize(
+    "namespace", ["", "gateway:prod", "staging prod", "x" * 65, "café", "a/b", "gateway\n", "gate*"]
+)
+def test_a_redis_namespace_outside_1_to_64_safe_characters_is_refused(namespace: str) -> None:
+    with pytest.raises(SettingsError, match="GATEWAY_REDIS_NAMESPACE"):
+        Settings.from_env({"GATEWAY_REDIS_NAMESPACE": namespace})
+
+
+def test_every_redis_prefix_derives_from_the_redis_namespace() -> None:
+    settings = Settings.from_env({"GATEWAY_REDIS_NAMESPACE": "staging.eu-1_b"})
+    assert settings.redis_prefix("ratelimit") == "staging.eu-1_b:ratelimit"
+    assert (settings.cache_namespace, settings.persisted_documents_namespace) == (
+        "staging.eu-1_b:cache",
+        "staging.eu-1_b:apq",
+    )
+    assert Settings.from_env({"GATEWAY_REDIS_NAMESPACE": "x" * 64}).redis_namespace == "x" * 64
+    assert Settings().redis_prefix("quota:") == "gateway:quota:"
