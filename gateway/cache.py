@@ -29,7 +29,7 @@ from aiocache.serializers import NullSerializer
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
-from gateway.cache_codec import Entry, decode_envelope, decode_payload, encode_envelope, encode_payload
+from gateway.cache_codec import Entry, EntryId, decode_envelope, decode_payload, encode_envelope, encode_payload
 from gateway.cache_flight import SingleFlight
 from gateway.cache_outage import RedisOutage
 from gateway.cache_stats import CacheEvent, CacheStats
@@ -52,9 +52,13 @@ class CacheStatus(Enum):
 
 @dataclass(frozen=True)
 class Cached:
+    """`entry_id` is equal for two answers read from one stored entry and changes when the entry is written again,
+    so a caller may memoise what it derives from `value`; None when `value` was not read from the store (a miss)."""
+
     value: object
     status: CacheStatus
     age_s: float = 0.0
+    entry_id: EntryId | None = field(default=None, compare=False)
 
 
 _STATUS_WEIGHT = {CacheStatus.BYPASS: 0, CacheStatus.HIT: 1, CacheStatus.MISS: 2, CacheStatus.STALE: 3}
@@ -162,7 +166,7 @@ class _StoreCache(ABC):
         if entry is None:
             return None
         age_s = entry.age_s(self._clock())
-        return Cached(entry.value, CacheStatus.HIT, age_s) if age_s < ttl_s else None
+        return Cached(entry.value, CacheStatus.HIT, age_s, entry.entry_id) if age_s < ttl_s else None
 
     async def _fetch_and_store(
         self, key: str, fetch: Fetch, known: Entry | None, ttl_s: int, stale_for_s: int
@@ -174,7 +178,7 @@ class _StoreCache(ABC):
             if known is not None:
                 age_s = known.age_s(self._clock())
                 if age_s < ttl_s + stale_for_s:
-                    return Cached(known.value, CacheStatus.STALE, age_s)
+                    return Cached(known.value, CacheStatus.STALE, age_s, known.entry_id)
             raise
         except Exception:
             self.stats.record("fetch_errors", key)
@@ -236,7 +240,7 @@ class MemoryCache(_StoreCache):
             await self._forget(key)
             return None
         self._sizes.move_to_end(key)
-        return Entry(stored[0], decode_payload(stored[1]))
+        return Entry(stored[0], decode_payload(stored[1]), hash(stored[1]))  # bytes cache their hash
 
     async def _write(self, key: str, value: object, stored_at: float, keep_for_s: int) -> None:
         del keep_for_s  # entries past their window are dropped when read, or evicted as least recently used
@@ -309,7 +313,7 @@ class RedisCache(_StoreCache):
     def from_settings(cls, settings: Settings, *, registry: CollectorRegistry | None = None) -> RedisCache:
         return cls(
             settings.redis_url,
-            namespace=settings.cache_redis_namespace,
+            namespace=settings.cache_namespace,
             timeout_s=settings.redis_timeout_s,
             pool_size=settings.redis_pool_size,
             pool_wait_s=settings.redis_pool_wait_s,

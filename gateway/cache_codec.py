@@ -11,13 +11,22 @@ JSON_NULL_BODY: object = object()
 _NO_BODY = b""  # not valid JSON, so it cannot collide with a payload
 
 
+EntryId = tuple[float, int]
+
+
 @dataclass(frozen=True)
 class Entry:
     stored_at: float
     value: object
+    stored_hash: int = 0  # hash() of the bytes it was read from: two writes within one clock tick still differ
 
     def age_s(self, now: float) -> float:
         return max(0.0, now - self.stored_at)
+
+    @property
+    def entry_id(self) -> EntryId:
+        """Equal for two reads of one stored entry (in this process), different once the entry is written again."""
+        return (self.stored_at, self.stored_hash)
 
 
 def encode_payload(value: object) -> bytes:
@@ -54,7 +63,7 @@ def decode_envelope(raw: bytes) -> Entry | None:
     if not isinstance(stored_at, int | float) or isinstance(stored_at, bool):
         return None
     if envelope.get("no_body") is True:
-        return Entry(float(stored_at), JSON_NULL_BODY)
+        return Entry(float(stored_at), JSON_NULL_BODY, hash(raw))
     if "payload" not in envelope:
         return None
-    return Entry(float(stored_at), envelope["payload"])
+    return Entry(float(stored_at), envelope["payload"], hash(raw))

@@ -11,12 +11,13 @@ A row without its identifier (`tender` / `contract`) is skipped; any other unrea
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import TypeVar
+from typing import Generic, TypeVar
 
-from gateway.cache import ResponseCache, cache_key
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache import Cached, ResponseCache, cache_key
+from gateway.cache_codec import JSON_NULL_BODY, EntryId
 from gateway.errors import UpstreamBadResponse
 from gateway.models import (
     Agency,
@@ -40,6 +41,7 @@ UPSTREAM_ROW_CAP = 100
 MAX_PAGE_SIZE = 100
 CURRENCY = "CAD"
 LIST_SEPARATOR = ","  # CSV-style lists ("N76,V2"), tolerated where JSON should carry an array
+PARSED_ANSWERS_KEPT = 32  # per kind: cache entries whose parsed page (~130-200 KiB at 100 rows) is kept in process
 
 Item = TypeVar("Item")
 _log = logging.getLogger(__name__)
@@ -203,6 +205,37 @@ def _slice(items: tuple[Item, ...], *, limit: int, offset: int) -> Page[Item]:
     return Page(items=items[start : start + size], total=len(items), offset=start)
 
 
+class ParsedAnswers(Generic[Item]):
+    """The parsed page of the last entry read for each of the `max_entries` most recently used cache keys.
+
+    Parsing a 100-row answer costs milliseconds, so a cache hit on the entry parsed last time reuses that parse
+    (models are frozen, so sharing them is safe). The cache's `entry_id` changes whenever an entry is written again,
+    so a refreshed entry is parsed anew; an answer without one (a miss, no cache) is parsed and not kept.
+    """
+
+    def __init__(self, parse: Callable[[object], Page[Item]], *, max_entries: int) -> None:
+        self._parse = parse
+        self.max_entries = max_entries
+        self._pages: OrderedDict[str, tuple[EntryId, Page[Item]]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def page(self, key: str, cached: Cached) -> Page[Item]:
+        if cached.entry_id is None:
+            return self._parse(cached.value)
+        kept = self._pages.get(key)
+        if kept is not None and kept[0] == cached.entry_id:
+            self._pages.move_to_end(key)
+            return kept[1]
+        page = self._parse(cached.value)
+        self._pages[key] = (cached.entry_id, page)
+        self._pages.move_to_end(key)
+        while len(self._pages) > self.max_entries:
+            self._pages.popitem(last=False)
+        return page
+
+
 class CanadaClient:
     """Tenders and contracts through the response cache, which holds each upstream answer whole.
 
@@ -218,9 +251,12 @@ class CanadaClient:
         ttl_s: int,
         stale_for_s: int,
         contracts_ttl_s: int | None = None,
+        parsed_answers_kept: int = PARSED_ANSWERS_KEPT,
     ) -> None:
         self._http = http
         self._cache = cache
+        self._tender_pages = ParsedAnswers(parse_tender_page, max_entries=parsed_answers_kept)
+        self._contract_pages = ParsedAnswers(parse_contract_page, max_entries=parsed_answers_kept)
         self._tenders_ttl_s = ttl_s
         self._contracts_ttl_s = ttl_s if contracts_ttl_s is None else contracts_ttl_s
         self._stale_for_s = stale_for_s
@@ -260,18 +296,18 @@ class CanadaClient:
         return next((contract for contract in everything.items if contract.key == number), None)
 
     async def _all_tenders(self, query: TenderQuery, deadline: Deadline) -> Page[Tender]:
-        payload = await self._get(TENDERS_PATH, build_params(query, limit=0, offset=0), self._tenders_ttl_s, deadline)
-        return parse_tender_page(payload)
+        params = build_params(query, limit=0, offset=0)
+        return await self._get(TENDERS_PATH, params, self._tenders_ttl_s, self._tender_pages, deadline)
 
     async def _all_contracts(self, query: ContractQuery, deadline: Deadline) -> Page[Contract]:
         params = build_params(query, limit=0, offset=0)
-        return parse_contract_page(await self._get(CONTRACTS_PATH, params, self._contracts_ttl_s, deadline))
+        return await self._get(CONTRACTS_PATH, params, self._contracts_ttl_s, self._contract_pages, deadline)
 
-    async def _get(self, path: str, params: dict[str, str], ttl_s: int, deadline: Deadline) -> object:
+    async def _get(
+        self, path: str, params: dict[str, str], ttl_s: int, pages: ParsedAnswers[Item], deadline: Deadline
+    ) -> Page[Item]:
+        key = cache_key(NAME, path, params)
         cached = await self._cache.get_or_fetch(
-            cache_key(NAME, path, params),
-            lambda: self._http.get_json(path, params, deadline),
-            ttl_s=ttl_s,
-            stale_for_s=self._stale_for_s,
+            key, lambda: self._http.get_json(path, params, deadline), ttl_s=ttl_s, stale_for_s=self._stale_for_s
         )
-        return cached.value
+        return pages.page(key, cached)

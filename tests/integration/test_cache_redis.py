@@ -155,6 +155,26 @@ async def test_stale_if_error_from_redis(open_redis_cache: OpenCache) -> None:
     assert cache.stats.snapshot()["sam"]["fetch_errors"] == 2
 
 
+async def test_entry_id_is_shared_by_hits_and_stale_serves_and_changes_with_the_entry(
+    open_redis_cache: OpenCache,
+) -> None:
+    clock = FakeClock()
+    cache, replica = open_redis_cache(clock=clock), open_redis_cache(clock=clock)
+    miss = await get(cache, SlowFetch({"v": 1}))
+    hit = await get(cache, SlowFetch({"unused": True}))
+    clock.now += 60
+    stale = await get(replica, SlowFetch(UpstreamUnavailable("sam", "down")))
+    refreshed = await get(replica, SlowFetch({"v": 2}))
+    hit_after = await get(cache, SlowFetch({"unused": True}))
+
+    assert miss.entry_id is None
+    assert hit.entry_id is not None
+    assert stale.entry_id == hit.entry_id
+    assert refreshed.status is CacheStatus.MISS
+    assert (hit_after.value, hit_after.status) == ({"v": 2}, CacheStatus.HIT)
+    assert hit_after.entry_id not in (None, hit.entry_id)
+
+
 async def test_two_replicas_make_one_fetch_for_200_concurrent_cold_gets(open_redis_cache: OpenCache) -> None:
     replicas = (open_redis_cache(), open_redis_cache())
     fetch = SlowFetch({"v": "shared"}, delay_s=0.2)

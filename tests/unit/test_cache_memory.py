@@ -370,3 +370,24 @@ async def test_a_caller_arriving_while_an_abandoned_fetch_unwinds_starts_a_new_o
         await abandoned
 
     assert (await get(cache, key(), CountingFetch({"v": 1}))).value == {"v": 1}
+
+
+async def test_entry_id_is_kept_by_hits_and_changes_with_every_write(cache: MemoryCache, clock: FakeClock) -> None:
+    fetch = CountingFetch({"v": 1}, UpstreamTimeout("ita", "slow"), {"v": 2}, UpstreamTimeout("ita", "slow"))
+    miss = await get(cache, key(), fetch, ttl_s=0)  # ttl 0: every get refreshes, and the clock never moves
+    first = await get(cache, key(), fetch, ttl_s=0)
+    again = await get(cache, key(), CountingFetch(UpstreamTimeout("ita", "slow")), ttl_s=0)
+    await get(cache, key(), fetch, ttl_s=0)  # {"v": 2}, written at the same instant
+    second = await get(cache, key(), fetch, ttl_s=0)
+
+    assert miss.entry_id is None
+    assert (first.status, first.value, second.status, second.value) == (
+        CacheStatus.STALE,
+        {"v": 1},
+        CacheStatus.STALE,
+        {"v": 2},
+    )
+    assert first.entry_id is not None
+    assert again.entry_id == first.entry_id
+    assert second.entry_id not in (None, first.entry_id)
+    assert (await get(cache, key(), fetch)).entry_id == second.entry_id  # a hit on the same entry

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from gateway.cache import Cached, CacheStatus, Fetch, cache_key
+from gateway.cache import Cached, CacheStatus, Fetch, MemoryCache, cache_key
 from gateway.cache_codec import JSON_NULL_BODY
-from gateway.errors import UpstreamBadResponse
+from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.models import (
     Agency,
     Contract,
@@ -394,3 +394,101 @@ async def test_contract_lookup(http: UpstreamHttp, answers: dict[str, object]) -
         cache_key("canada", canada.CONTRACTS_PATH, {"gsins": "N7310"}),
         cache_key("canada", canada.CONTRACTS_PATH, {}),
     ]
+
+
+# --- parsed answers: a hit on the same cache entry reuses its parse ---------------------------------------------------
+
+
+class CountingParse:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, payload: object) -> Page[str]:
+        self.calls += 1
+        assert isinstance(payload, list)
+        return Page(items=tuple(payload), total=len(payload))
+
+
+def test_parsed_answers_parse_each_entry_once_keep_a_bounded_few_and_never_keep_misses() -> None:
+    parse = CountingParse()
+    pages = canada.ParsedAnswers(parse, max_entries=2)
+    first = pages.page("a", Cached(["a1"], CacheStatus.HIT, entry_id=(1.0, 11)))
+    assert pages.page("a", Cached(["a1"], CacheStatus.HIT, entry_id=(1.0, 11))) is first
+    assert pages.page("a", Cached(["a1"], CacheStatus.STALE, entry_id=(1.0, 11))) is first
+    assert parse.calls == 1
+
+    assert pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12))).items == ("a2",)  # rewritten
+    assert pages.page("a", Cached(["a3"], CacheStatus.MISS)).items == ("a3",)
+    assert pages.page("a", Cached(["a3"], CacheStatus.BYPASS)).items == ("a3",)
+    assert parse.calls == 4
+    assert pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12))).items == ("a2",)
+    assert parse.calls == 4
+
+    pages.page("b", Cached(["b"], CacheStatus.HIT, entry_id=(2.0, 2)))
+    pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12)))  # a is now the most recently used
+    pages.page("c", Cached(["c"], CacheStatus.HIT, entry_id=(3.0, 3)))  # evicts b
+    assert (len(pages), parse.calls) == (2, 6)
+    pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12)))
+    pages.page("b", Cached(["b"], CacheStatus.HIT, entry_id=(2.0, 2)))
+    assert parse.calls == 7
+
+
+class ScriptedUpstream:
+    """A ResponseCache: a real MemoryCache (fake clock) whose fetches answer `answers` in turn, not the upstream."""
+
+    def __init__(self, *answers: object) -> None:
+        self.now = 1_700_000_000.0
+        self.cache = MemoryCache(max_entries=10, max_bytes=10_000_000, clock=lambda: self.now)
+        self.answers = list(answers)
+        self.fetches = 0
+
+    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
+        del fetch
+        return await self.cache.get_or_fetch(key, self._next, ttl_s=ttl_s, stale_for_s=stale_for_s)
+
+    async def _next(self) -> object:
+        answer = self.answers[self.fetches]
+        self.fetches += 1
+        if isinstance(answer, BaseException):
+            raise answer
+        return answer
+
+
+@pytest.mark.parametrize("kind", ["tenders", "contracts"])
+async def test_hits_on_one_cache_entry_share_one_parse_until_the_entry_changes(
+    http: UpstreamHttp, answers: dict[str, object], kind: str
+) -> None:
+    rows = answers[canada.TENDERS_PATH if kind == "tenders" else canada.CONTRACTS_PATH]
+    assert isinstance(rows, list)
+    renamed = [{**row, "title_en": f"renamed {index}"} for index, row in enumerate(rows)]
+    upstream = ScriptedUpstream(rows, renamed, UpstreamUnavailable("canada", "down"))
+    ttl_s = 900
+    client = canada.CanadaClient(http, upstream, ttl_s=ttl_s, stale_for_s=86_400)
+
+    async def read() -> tuple[Tender | Contract, ...]:
+        if kind == "tenders":
+            return (await client.tenders(TenderQuery(), limit=100, offset=0, deadline=Deadline.after(5))).items
+        return (await client.contracts(ContractQuery(), limit=100, offset=0, deadline=Deadline.after(5))).items
+
+    def same_objects(left: Sequence[object], right: Sequence[object]) -> bool:
+        return len(left) == len(right) and all(a is b for a, b in zip(left, right, strict=True))
+
+    missed = await read()
+    hit = await read()
+    upstream.now += 1
+    assert same_objects(await read(), hit)  # the second hit reuses the first hit's parse
+    assert missed == hit
+    assert not same_objects(missed, hit)  # a miss is parsed and not kept
+
+    upstream.now += ttl_s  # the entry is refreshed: its new rows are parsed, once
+    refreshed = await read()
+    refreshed_hit = await read()
+    assert [item.title.en for item in refreshed] == [f"renamed {index}" for index in range(len(rows))]
+    assert refreshed_hit == refreshed
+    assert not same_objects(refreshed_hit, hit)
+    assert same_objects(await read(), refreshed_hit)
+
+    upstream.now += ttl_s  # the upstream fails: the refreshed entry is served stale, with its own parse
+    stale = await read()
+    assert same_objects(stale, refreshed_hit)
+    assert upstream.fetches == 3
