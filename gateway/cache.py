@@ -31,9 +31,9 @@ from redis.exceptions import RedisError
 
 from gateway.cache_codec import Entry, EntryId, decode_envelope, decode_payload, encode_envelope, encode_payload
 from gateway.cache_flight import SingleFlight
-from gateway.cache_outage import RedisOutage
 from gateway.cache_stats import CacheEvent, CacheStats
 from gateway.errors import UpstreamError
+from gateway.redis_outage import RedisOutage
 from gateway.settings import Settings
 
 Fetch = Callable[[], Awaitable[object]]
@@ -307,7 +307,13 @@ class RedisCache(_StoreCache):
         self._lock_poll_s = lock_poll_s
         self._monotonic = monotonic
         self._sleep = sleep
-        self.outage = RedisOutage(probe_every_s=probe_every_s, monotonic=monotonic)
+        self.outage = RedisOutage(
+            logger,
+            down_message="redis unavailable (%s: %s); the cache answers from the upstreams until it is back",
+            back_message="redis available again after %.1f s",
+            probe_every_s=probe_every_s,
+            monotonic=monotonic,
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings, *, registry: CollectorRegistry | None = None) -> RedisCache:

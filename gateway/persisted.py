@@ -18,7 +18,6 @@ times out is a miss: the client resends the full query (the protocol's own recov
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 import logging
@@ -33,6 +32,7 @@ from typing import Any, Literal, Protocol, TypeVar
 import coredis
 
 from gateway.keys import redis_client
+from gateway.redis_outage import RedisOutage, RedisUnreachable
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -132,8 +132,14 @@ class RedisDocumentStore:
         self._retry_after_s = retry_after_s
         self._monotonic = monotonic
         self._redis: coredis.Redis[str] | None = None
-        self._skip_until = 0.0
-        self._down_since: float | None = None
+        self._outage = RedisOutage(
+            log,
+            down_message="persisted-documents store unreachable (%s: %s); APQ hashes miss and clients resend their "
+            "queries",
+            back_message="persisted-documents store reachable again after %.1f s",
+            probe_every_s=retry_after_s,
+            monotonic=monotonic,
+        )
 
     def __repr__(self) -> str:
         return f"RedisDocumentStore(namespace={self._namespace!r}, ttl_s={self._ttl_s})"
@@ -175,24 +181,10 @@ class RedisDocumentStore:
         return self._redis
 
     async def _call(self, command: Callable[[], Awaitable[_T]]) -> _T | None:
-        if self._monotonic() < self._skip_until:
-            return None
         try:
-            async with asyncio.timeout(self._timeout_s):
-                result = await command()
-        except _REDIS_ERRORS as exc:
-            self._skip_until = self._monotonic() + self._retry_after_s
-            if self._down_since is None:
-                self._down_since = self._monotonic()
-                log.warning(
-                    "persisted-documents store unreachable (%s); APQ hashes miss and clients resend their queries",
-                    type(exc).__name__,
-                )
+            return await self._outage.call(command(), timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+        except RedisUnreachable:
             return None
-        if self._down_since is not None:
-            log.warning("persisted-documents store reachable again after %.1f s", self._monotonic() - self._down_since)
-            self._down_since = None
-        return result
 
 
 class PersistedDocuments:

@@ -13,10 +13,8 @@ for `retry_storage_after_s`, then tries again, so it recovers by itself.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
@@ -25,6 +23,7 @@ import coredis
 
 from gateway.errors import UpstreamQuotaExceeded, UpstreamUnavailable
 from gateway.keys import redis_client
+from gateway.redis_outage import RedisOutage, RedisUnreachable
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -61,9 +60,12 @@ class QuotaGuard:
         self._prefix = prefix
         self._clock = clock
         self._timeout_s = timeout_s
-        self._retry_storage_after_s = retry_storage_after_s
-        self._skip_storage_until = 0.0
-        self._in_outage = False
+        self._outage = RedisOutage(
+            log,
+            down_message="upstream quota counter unreachable, refusing quota-guarded calls: %s (%s)",
+            back_message="upstream quota counter reachable again after %.1f s",
+            probe_every_s=retry_storage_after_s,
+        )
         self._counts: dict[tuple[str, str], int] = {}
         self._paused_until: dict[str, datetime] = {}
 
@@ -175,22 +177,10 @@ class QuotaGuard:
             del self._counts[stale]
 
     async def _redis_call(self, upstream: str, operation: Awaitable[_T]) -> _T:
-        if time.monotonic() < self._skip_storage_until:
-            getattr(operation, "close", lambda: None)()
-            raise _counter_unreachable(upstream)
         try:
-            async with asyncio.timeout(self._timeout_s):
-                result = await operation
-        except _REDIS_ERRORS as exc:
-            self._skip_storage_until = time.monotonic() + self._retry_storage_after_s
-            if not self._in_outage:
-                self._in_outage = True
-                log.warning("upstream quota counter unreachable, refusing quota-guarded calls: %s", type(exc).__name__)
-            raise _counter_unreachable(upstream) from exc
-        if self._in_outage:
-            self._in_outage = False
-            log.warning("upstream quota counter reachable again")
-        return result
+            return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+        except RedisUnreachable as unreachable:
+            raise _counter_unreachable(upstream) from unreachable.__cause__
 
 
 def _counter_unreachable(upstream: str) -> UpstreamUnavailable:

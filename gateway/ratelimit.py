@@ -21,7 +21,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -32,6 +32,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.errors import StorageError
 
+from gateway.redis_outage import RedisOutage, RedisUnreachable
 from gateway.settings import Settings, Tier
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,12 @@ class RateLimiter:
         self._fixed = FixedWindowRateLimiter(storage)
         self._namespace = namespace
         self._timeout_s = timeout_s
-        self._retry_storage_after_s = retry_storage_after_s
-        self._skip_storage_until = 0.0
-        self._in_outage = False
+        self._outage = RedisOutage(
+            log,
+            down_message="rate-limit storage unreachable, admitting requests until it is back: %s (%s)",
+            back_message="rate-limit storage reachable again after %.1f s, limits enforced",
+            probe_every_s=retry_storage_after_s,
+        )
 
     @classmethod
     def in_memory(cls, *, namespace: str = "gw") -> RateLimiter:
@@ -241,30 +245,10 @@ class RateLimiter:
         return Decision(True, policy, item.amount, item.amount, item.get_expiry(), degraded=True)
 
     async def _guarded(self, operation: Awaitable[_T], fallback: _T) -> _T:
-        if time.monotonic() < self._skip_storage_until:
-            _close(operation)
-            return fallback
         try:
-            async with asyncio.timeout(self._timeout_s):
-                result = await operation
-        except _STORAGE_ERRORS as exc:
-            self._skip_storage_until = time.monotonic() + self._retry_storage_after_s
-            if not self._in_outage:
-                self._in_outage = True
-                log.warning(
-                    "rate-limit storage unreachable, admitting requests until it is back: %s", type(exc).__name__
-                )
+            return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_STORAGE_ERRORS)
+        except RedisUnreachable:
             return fallback
-        if self._in_outage:
-            self._in_outage = False
-            log.warning("rate-limit storage reachable again, limits enforced")
-        return result
-
-
-def _close(operation: Awaitable[object]) -> None:
-    close: Callable[[], None] | None = getattr(operation, "close", None)
-    if close is not None:
-        close()
 
 
 def _full_window(item: RateLimitItem, policy: str) -> WindowBudget:
