@@ -62,12 +62,31 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=STOP_TIMEOUT_S)
 
 
+def without_gateway_settings() -> dict[str, str]:
+    """This process's environment less any GATEWAY_* variable (a child gateway gets only the test's settings)."""
+    return {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
+
+
+def gateway_environment(sandbox_url: str, **settings: str) -> dict[str, str]:
+    """GATEWAY_* settings of a dev-profile gateway in front of the sandbox at `sandbox_url`, keyed callers only;
+    `settings` add or override settings by name (`redis_url="..."` -> GATEWAY_REDIS_URL)."""
+    defaults = {
+        "profile": "dev",
+        "anonymous_tier_enabled": "false",
+        "ita_url": sandbox_url,
+        "canada_url": sandbox_url,
+        "sam_url": sandbox_url,
+        "sam_api_key": "sam-sandbox-key",
+        "ita_api_key": "ita-sandbox-key",
+    }
+    return {f"GATEWAY_{name.upper()}": value for name, value in {**defaults, **settings}.items()}
+
+
 @contextmanager
 def gateway_process(environment: Mapping[str, str]) -> Iterator[GatewayProcess]:
     """One gateway on a free loopback port; `environment` holds GATEWAY_* settings (ours replace the caller's)."""
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
-    env |= {**environment, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
+    env = without_gateway_settings() | {**environment, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
     process = subprocess.Popen(
         [sys.executable, "-m", "gateway", "serve"],
         env=env,

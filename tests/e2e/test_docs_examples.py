@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 import shutil
 import sys
@@ -20,7 +19,7 @@ from gateway.api import build_schema
 from gateway.persisted import build_manifest
 from schema.cost import estimate_cost
 from tests.e2e.conftest import graphql
-from tests.e2e.processes import REPO_ROOT, gateway_process
+from tests.e2e.processes import REPO_ROOT, gateway_environment, gateway_process, without_gateway_settings
 from tests.sandbox_harness import RunningSandbox
 
 EXAMPLES = REPO_ROOT / "docs" / "examples"
@@ -121,27 +120,12 @@ async def _run(args: list[str], env: dict[str, str]) -> tuple[int, str, str]:
 
 
 def _environment(sandbox: RunningSandbox, keys_file: Path) -> dict[str, str]:
-    return {
-        "GATEWAY_PROFILE": "dev",
-        "GATEWAY_ANONYMOUS_TIER_ENABLED": "false",
-        "GATEWAY_ITA_URL": sandbox.base_url,
-        "GATEWAY_CANADA_URL": sandbox.base_url,
-        "GATEWAY_SAM_URL": sandbox.base_url,
-        "GATEWAY_SAM_API_KEY": "sam-sandbox-key",
-        "GATEWAY_ITA_API_KEY": "ita-sandbox-key",
-        "GATEWAY_KEYS_STORE": "file",
-        "GATEWAY_KEYS_FILE": str(keys_file),
-        "GATEWAY_TIERS": json.dumps(TIERS),
-    }
-
-
-def _without_gateway_settings() -> dict[str, str]:
-    return {name: value for name, value in os.environ.items() if not name.startswith("GATEWAY_")}
+    return gateway_environment(sandbox.base_url, keys_store="file", keys_file=str(keys_file), tiers=json.dumps(TIERS))
 
 
 async def _create_key(environment: dict[str, str], tier: str) -> str:
     command = [sys.executable, "-m", "gateway", "keys", "create", "--tier", tier, "--owner", "docs-examples"]
-    code, stdout, stderr = await _run(command, {**_without_gateway_settings(), **environment})
+    code, stdout, stderr = await _run(command, {**without_gateway_settings(), **environment})
     assert code == 0, stderr
     return stdout.strip()
 
@@ -150,7 +134,7 @@ async def _create_key(environment: dict[str, str], tier: str) -> str:
 async def test_client_and_apq_script_run_against_a_real_gateway(sandbox: RunningSandbox, tmp_path: Path) -> None:
     environment = _environment(sandbox, tmp_path / "keys.json")
     tight_key, roomy_key = await _create_key(environment, "tight"), await _create_key(environment, "roomy")
-    child_env = {**_without_gateway_settings(), "PGW_API_KEY": tight_key}
+    child_env = {**without_gateway_settings(), "PGW_API_KEY": tight_key}
     with gateway_process(environment) as gateway:
         url = f"{gateway.base_url}/graphql"
         code, stdout, stderr = await _run(
@@ -166,7 +150,7 @@ async def test_client_and_apq_script_run_against_a_real_gateway(sandbox: Running
 
         curl = shutil.which("curl")
         assert curl is not None, "the APQ example needs curl"
-        script_env = {**_without_gateway_settings(), "PGW_API_KEY": roomy_key}
+        script_env = {**without_gateway_settings(), "PGW_API_KEY": roomy_key}
         code, stdout, stderr = await _run(["bash", str(EXAMPLES / "apq.sh"), url], script_env)
     assert code == 0, stderr
     answers = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]

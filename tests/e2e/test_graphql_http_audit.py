@@ -3,73 +3,44 @@ dev profile over a sandbox subprocess: no MUST audit may fail and no SHOULD audi
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.e2e.conftest import GENEROUS_ANONYMOUS_TIER
+from tests.e2e.processes import (
+    REPO_ROOT,
+    free_port,
+    gateway_environment,
+    stop,
+    wait_for_health,
+    without_gateway_settings,
+)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 AUDIT_DIR = REPO_ROOT / "tools" / "graphql-http"
-START_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def wait_until_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1.0).status_code < 500:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    pytest.fail(f"{url} did not answer within {START_TIMEOUT_S} s")
 
 
 @contextmanager
 def running(args: list[str], env: dict[str, str], health_url: str) -> Iterator[None]:
     process = subprocess.Popen(args, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        wait_until_up(health_url, process)
+        wait_for_health(health_url, process)
         yield
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture
 def gateway_url() -> Iterator[str]:
     sandbox_port, gateway_port = free_port(), free_port()
     sandbox_url = f"http://127.0.0.1:{sandbox_port}/"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
-    env |= {
-        "GATEWAY_PROFILE": "dev",
-        "GATEWAY_ITA_URL": sandbox_url,
-        "GATEWAY_CANADA_URL": sandbox_url,
-        "GATEWAY_SAM_URL": sandbox_url,
-        # The audits call keyless, many times a second: the dev profile's small anonymous tier would throttle them.
-        "GATEWAY_TIERS": GENEROUS_ANONYMOUS_TIER,
-    }
+    # The audits call keyless, many times a second: the dev profile's small anonymous tier would throttle them.
+    env = without_gateway_settings() | gateway_environment(
+        sandbox_url, anonymous_tier_enabled="true", tiers=GENEROUS_ANONYMOUS_TIER
+    )
     with (
         running([sys.executable, "-m", "sandbox", "--port", str(sandbox_port)], env, sandbox_url + "_sandbox/stats"),
         running(

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from gateway.keys import ApiKeys, RedisKeyStore, redis_client
-from tests.e2e.processes import GatewayProcess, gateway_processes
+from tests.e2e.processes import GatewayProcess, gateway_environment, gateway_processes
 from tests.redis_harness import require_redis
 from tests.sandbox_harness import RunningSandbox
 
@@ -88,18 +88,7 @@ async def _clean(shared: SharedRedis) -> None:
 
 
 def replica_environment(sandbox: RunningSandbox, redis_url: str, **settings: str) -> dict[str, str]:
-    return {
-        "GATEWAY_PROFILE": "dev",
-        "GATEWAY_ANONYMOUS_TIER_ENABLED": "false",
-        "GATEWAY_ITA_URL": sandbox.base_url,
-        "GATEWAY_CANADA_URL": sandbox.base_url,
-        "GATEWAY_SAM_URL": sandbox.base_url,
-        "GATEWAY_SAM_API_KEY": "sam-sandbox-key",
-        "GATEWAY_ITA_API_KEY": "ita-sandbox-key",
-        "GATEWAY_REDIS_URL": redis_url,
-        "GATEWAY_KEYS_STORE": "redis",
-        **{f"GATEWAY_{name.upper()}": value for name, value in settings.items()},
-    }
+    return gateway_environment(sandbox.base_url, **{"redis_url": redis_url, "keys_store": "redis", **settings})
 
 
 def tier(name: str, requests_per_minute: int) -> str:
@@ -193,7 +182,7 @@ async def test_500_concurrent_requests_on_one_replica_get_no_5xx_and_the_limit_s
 
 @pytest.mark.timeout(60)
 async def test_bad_and_huge_credentials_through_uvicorn_are_4xx_never_5xx(sandbox: RunningSandbox) -> None:
-    env = replica_environment(sandbox, "", KEYS_STORE="file", KEYS_FILE="var/test-never-written.json")
+    env = replica_environment(sandbox, "", keys_store="file", keys_file="var/test-never-written.json")
     del env["GATEWAY_REDIS_URL"]
     answers: dict[str, httpx.Response] = {}
     with gateway_processes(1, env) as (replica,):
