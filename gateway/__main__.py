@@ -12,10 +12,10 @@ from pathlib import Path
 
 import uvicorn
 
-from gateway.api import build_schema, document_problems
 from gateway.app import create_app
-from gateway.keys import ApiKeys
-from gateway.persisted import build_manifest
+from gateway.edge.endpoint import build_schema, document_problems
+from gateway.edge.persisted import build_manifest
+from gateway.limits.keys import ApiKeys
 from gateway.settings import Settings, SettingsError
 
 

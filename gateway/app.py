@@ -14,14 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway import graphiql
-from gateway.access import AccessControl, AccessMiddleware
-from gateway.api import GraphQLEndpoint, build_schema
-from gateway.cache import open_cache
-from gateway.persisted import open_persisted_documents
-from gateway.quota import Clock, QuotaGuard, utc_now
-from gateway.request_id import RequestIdMiddleware
-from gateway.request_size import RequestSizeMiddleware
+from gateway.cache.store import open_cache
+from gateway.edge import graphiql
+from gateway.edge.access import AccessControl, AccessMiddleware
+from gateway.edge.endpoint import GraphQLEndpoint, build_schema
+from gateway.edge.persisted import open_persisted_documents
+from gateway.edge.request_id import RequestIdMiddleware
+from gateway.edge.request_size import RequestSizeMiddleware
+from gateway.limits.quota import Clock, QuotaGuard, utc_now
 from gateway.settings import Settings
 from gateway.upstreams.registry import Upstreams, open_upstreams
 

@@ -148,20 +148,20 @@ class Settings:
     persisted_documents_redis_namespace: str = ""  # empty: "<redis_namespace>:apq"
     persisted_documents_ttl_s: int = 7 * 24 * 60 * 60
 
-    # API keys (gateway.keys): "file" (the embedded default) or "redis" (keys_redis_url, else redis_url).
+    # API keys (gateway.limits.keys): "file" (the embedded default) or "redis" (keys_redis_url, else redis_url).
     keys_store: str = "file"
     keys_file: str = "var/keys.json"
     keys_redis_url: str = field(default="", repr=False)
     keys_pepper: str = field(default="", repr=False)
 
-    # Tiers and the per-caller limiter (gateway.ratelimit): GATEWAY_TIERS is JSON merged over DEFAULT_TIERS, e.g.
+    # Tiers and the per-caller limiter (gateway.limits.limiter): GATEWAY_TIERS is JSON merged over DEFAULT_TIERS, e.g.
     # {"free": {"requests_per_minute": 60, "burst": 20, "cost_per_hour": 2000, "max_query_cost": 200}}.
     tiers: str = ""
     anonymous_tier_enabled: bool = False  # from_env turns it on for the dev profile unless set explicitly
     redis_timeout_s: float = 0.5
     redis_pool_size: int = 50
 
-    # The gateway's own upstream keys (gateway.quota): calls per UTC day, 0 = no quota.
+    # The gateway's own upstream keys (gateway.limits.quota): calls per UTC day, 0 = no quota.
     sam_daily_quota: int = 1000
     ita_daily_quota: int = 0
     canada_daily_quota: int = 0

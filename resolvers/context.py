@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from strawberry.dataloader import DataLoader
 
 from gateway.errors import GatewayError
-from gateway.metering import Metering
+from gateway.limits.metering import Metering
 from gateway.models import AwardFamily, SourceMetadata
 from gateway.upstreams._http import Deadline
 from gateway.upstreams.registry import Upstreams

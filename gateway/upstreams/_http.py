@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
 from gateway.errors import (
     UpstreamBadResponse,
     UpstreamError,
@@ -32,7 +32,7 @@ from gateway.settings import Settings
 from gateway.upstreams.breaker import BreakerState, CircuitBreaker
 
 if TYPE_CHECKING:
-    from gateway.quota import QuotaGuard
+    from gateway.limits.quota import QuotaGuard
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Generic, TypeVar
 
-from gateway.cache import Cached, ResponseCache, cache_key
-from gateway.cache_codec import JSON_NULL_BODY, EntryId
+from gateway.cache.codec import JSON_NULL_BODY, EntryId
+from gateway.cache.store import Cached, ResponseCache, cache_key
 from gateway.errors import UpstreamBadResponse
 from gateway.models import (
     Agency,

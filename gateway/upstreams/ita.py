@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
-from gateway.cache import ResponseCache, cache_key
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import ResponseCache, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected
 from gateway.models import Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
 from gateway.upstreams import wire

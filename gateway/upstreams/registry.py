@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 
-from gateway.cache import ResponseCache
-from gateway.quota import QuotaGuard
+from gateway.cache.store import ResponseCache
+from gateway.limits.quota import QuotaGuard
 from gateway.settings import Settings
 from gateway.upstreams import canada, ita, sam
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session

@@ -17,8 +17,8 @@ from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Protocol
 
-from gateway.cache import ResponseCache, cache_key
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import ResponseCache, cache_key
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamRejected
 from gateway.models import (
     Agency,

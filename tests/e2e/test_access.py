@@ -15,9 +15,9 @@ import pytest
 from asgi_lifespan import LifespanManager
 from graphql import parse
 
-from gateway.api import build_schema
 from gateway.app import create_app
-from gateway.keys import ApiKeys, FileKeyStore
+from gateway.edge.endpoint import build_schema
+from gateway.limits.keys import ApiKeys, FileKeyStore
 from schema.cost import estimate_cost
 from tests.e2e.conftest import GatewayFactory, gateway_settings, graphql
 from tests.e2e.processes import free_port

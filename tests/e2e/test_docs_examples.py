@@ -15,8 +15,8 @@ import pytest
 from graphql import parse
 
 from gateway.__main__ import main as gateway_main
-from gateway.api import build_schema
-from gateway.persisted import build_manifest
+from gateway.edge.endpoint import build_schema
+from gateway.edge.persisted import build_manifest
 from schema.cost import estimate_cost
 from tests.e2e.conftest import graphql
 from tests.e2e.processes import REPO_ROOT, gateway_environment, gateway_process, without_gateway_settings

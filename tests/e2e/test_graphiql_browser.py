@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from gateway.graphiql import STATIC_PATH, graphiql_assets_present, graphiql_response, graphiql_static_app
+from gateway.edge.graphiql import STATIC_PATH, graphiql_assets_present, graphiql_response, graphiql_static_app
 
 try:
     from playwright.async_api import async_playwright, expect

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.keys import redis_client
+from gateway.limits.keys import redis_client
 from tests.e2e.conftest import GatewayFactory
 from tests.redis_harness import require_redis, unique_namespace
 

@@ -19,7 +19,7 @@ import coredis
 import httpx
 import pytest
 
-from gateway.keys import ApiKeys, RedisKeyStore, redis_client
+from gateway.limits.keys import ApiKeys, RedisKeyStore, redis_client
 from tests.e2e.processes import GatewayProcess, gateway_environment, gateway_processes
 from tests.redis_harness import require_redis
 from tests.sandbox_harness import RunningSandbox

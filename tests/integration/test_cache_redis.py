@@ -21,8 +21,8 @@ import pytest
 import redis.asyncio
 from redis.exceptions import RedisError
 
-from gateway.cache import Cached, CacheStatus, Fetch, RedisCache, cache_key, open_cache
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import Cached, CacheStatus, Fetch, RedisCache, cache_key, open_cache
 from gateway.errors import UpstreamUnavailable
 from gateway.settings import Settings
 
@@ -280,7 +280,7 @@ async def test_without_redis_the_cache_answers_from_fetch_and_warns_once(
     cache = open_redis_cache(f"redis://127.0.0.1:{free_port()}/0", probe_every_s=60.0)
     fetch = SlowFetch({"v": 1})
 
-    with caplog.at_level(logging.WARNING, logger="gateway.cache"):
+    with caplog.at_level(logging.WARNING, logger="gateway.cache.store"):
         answers = [await get(cache, fetch) for _ in range(3)]
 
     assert [answer.status for answer in answers] == [CacheStatus.MISS] * 3
@@ -370,7 +370,7 @@ async def test_redis_going_down_mid_run_then_coming_back(
     assert (await get(cache, fetch)).status is CacheStatus.HIT
 
     await own_redis.stop()
-    with caplog.at_level(logging.WARNING, logger="gateway.cache"):
+    with caplog.at_level(logging.WARNING, logger="gateway.cache.store"):
         during = [await get(cache, fetch, key=f"sam:outage:{n}") for n in range(5)]
         during.append(await get(cache, fetch))
         assert cache.outage.down

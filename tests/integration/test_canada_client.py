@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.cache import NoCache
+from gateway.cache.store import NoCache
 from gateway.models import ContractQuery, ContractSource, TenderQuery, ValueRange
 from gateway.settings import Settings
 from gateway.upstreams._http import Deadline, UpstreamHttp, open_session

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from gateway.cache import NoCache
+from gateway.cache.store import NoCache
 from gateway.errors import UpstreamRejected
 from gateway.models import DateRange, LeadQuery
 from gateway.settings import Settings

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gateway.keys import ApiKeys, FileKeyStore
+from gateway.limits.keys import ApiKeys, FileKeyStore
 
 REPO = Path(__file__).resolve().parents[2]
 

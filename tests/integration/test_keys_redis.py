@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from gateway.keys import ApiKeys, RedisKeyStore, redis_client
+from gateway.limits.keys import ApiKeys, RedisKeyStore, redis_client
 from tests.redis_harness import require_redis, unique_namespace
 
 

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.keys import redis_client
-from gateway.persisted import (
+from gateway.edge.persisted import (
     PersistedDocumentRefused,
     PersistedDocuments,
     RedisDocumentStore,
     open_persisted_documents,
 )
+from gateway.redis import redis_client
 from gateway.settings import Settings
 from tests.redis_harness import private_redis, require_redis, unique_namespace
 
@@ -101,7 +101,7 @@ async def test_oversized_or_tampered_documents_are_misses(namespace: str) -> Non
 
 
 async def test_redis_down_is_a_miss_logged_once_per_outage(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="gateway.persisted")
+    caplog.set_level(logging.WARNING, logger="gateway.edge.persisted")
     with private_redis() as server:
         async with AsyncExitStack() as stack:
             documents = store(server.url, unique_namespace("apq-down"))
@@ -114,13 +114,13 @@ async def test_redis_down_is_a_miss_logged_once_per_outage(caplog: pytest.LogCap
                 with pytest.raises(PersistedDocumentRefused) as refused:
                     await replica.document(None, PERSISTED)
                 assert refused.value.code == "PERSISTED_QUERY_NOT_FOUND"
-            warnings = [r.getMessage() for r in caplog.records if r.name == "gateway.persisted"]
+            warnings = [r.getMessage() for r in caplog.records if r.name == "gateway.edge.persisted"]
             assert len(warnings) == 1
             assert "unreachable" in warnings[0]
             server.start()  # an empty server on the same port: registering works again
             assert await replica.document(QUERY, PERSISTED) == QUERY
             assert await replica.document(None, PERSISTED) == QUERY
-            warnings = [r.getMessage() for r in caplog.records if r.name == "gateway.persisted"]
+            warnings = [r.getMessage() for r in caplog.records if r.name == "gateway.edge.persisted"]
             assert len(warnings) == 2
             assert "reachable again" in warnings[1]
 
@@ -132,7 +132,7 @@ async def test_a_silent_redis_is_a_miss_within_the_timeout(caplog: pytest.LogCap
         accepted.append(writer)
         await reader.read()
 
-    caplog.set_level(logging.WARNING, logger="gateway.persisted")
+    caplog.set_level(logging.WARNING, logger="gateway.edge.persisted")
     server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
@@ -152,7 +152,7 @@ async def test_a_silent_redis_is_a_miss_within_the_timeout(caplog: pytest.LogCap
             writer.close()
             await writer.wait_closed()
         await server.wait_closed()
-    assert len([r for r in caplog.records if r.name == "gateway.persisted"]) == 1
+    assert len([r for r in caplog.records if r.name == "gateway.edge.persisted"]) == 1
 
 
 async def test_settings_with_a_redis_url_choose_the_redis_store_and_keep_the_manifest_pinned(

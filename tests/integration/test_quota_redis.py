@@ -7,8 +7,8 @@ import coredis
 import pytest
 
 from gateway.errors import UpstreamQuotaExceeded, UpstreamUnavailable
-from gateway.keys import redis_client
-from gateway.quota import KEY_TTL_S, QuotaGuard
+from gateway.limits.keys import redis_client
+from gateway.limits.quota import KEY_TTL_S, QuotaGuard
 from tests.redis_harness import free_port, private_redis, require_redis, unique_namespace
 
 

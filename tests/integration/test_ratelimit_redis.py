@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.ratelimit import RateLimiter
+from gateway.limits.limiter import RateLimiter
 from gateway.settings import Tier
 from tests.redis_harness import free_port, private_redis, require_redis, unique_namespace
 
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 REPLICA = """
 import asyncio, json, sys
-from gateway.ratelimit import RateLimiter
+from gateway.limits.limiter import RateLimiter
 from gateway.settings import Tier
 
 async def main():
@@ -77,7 +77,7 @@ async def test_two_limiters_share_the_cost_budget_atomically() -> None:
 async def test_unreachable_redis_fails_open_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
     limiter = RateLimiter.on_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5, retry_storage_after_s=0.05)
     tier = Tier("tiny", requests_per_minute=2, burst=2, cost_per_hour=1, max_query_cost=1)
-    with caplog.at_level(logging.WARNING, logger="gateway.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="gateway.limits.limiter"):
         for _ in range(5):
             decision = await limiter.check_request("k", tier)
             assert (decision.allowed, decision.degraded) == (True, True)
@@ -95,7 +95,7 @@ async def test_limiter_recovers_by_itself_when_redis_comes_back(caplog: pytest.L
         try:
             assert [(await limiter.check_request("k", tier)).allowed for _ in range(4)] == [True] * 3 + [False]
             server.stop()
-            with caplog.at_level(logging.WARNING, logger="gateway.ratelimit"):
+            with caplog.at_level(logging.WARNING, logger="gateway.limits.limiter"):
                 outage = [await limiter.check_request("k", tier) for _ in range(3)]
                 assert all(d.allowed and d.degraded for d in outage)
                 server.start()

@@ -12,12 +12,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.cache import RedisCache, open_cache
+from gateway.cache.store import RedisCache, open_cache
+from gateway.edge.persisted import open_persisted_documents
 from gateway.errors import UpstreamQuotaExceeded
-from gateway.keys import ApiKeys, redis_client
-from gateway.persisted import open_persisted_documents
-from gateway.quota import QuotaGuard
-from gateway.ratelimit import RateLimiter
+from gateway.limits.keys import ApiKeys, redis_client
+from gateway.limits.limiter import RateLimiter
+from gateway.limits.quota import QuotaGuard
 from gateway.settings import Settings, Tier
 from tests.redis_harness import private_redis, require_redis, unique_namespace
 

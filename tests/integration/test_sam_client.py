@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from gateway.cache import Cached, CacheStatus, Fetch
+from gateway.cache.store import Cached, CacheStatus, Fetch
 from gateway.errors import BadUserInput
 from gateway.models import ALL_SAM_SECTIONS, Contract, ContractQuery, DateRange, Page, SamSections, ValueRange
 from gateway.settings import Settings

@@ -10,8 +10,8 @@ from contextlib import AsyncExitStack
 
 import pytest
 
-from gateway.cache import Cached, CacheStatus, Fetch, MemoryCache, cache_key, open_cache
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import Cached, CacheStatus, Fetch, MemoryCache, cache_key, open_cache
 from gateway.errors import UpstreamTimeout, UpstreamUnavailable
 from gateway.settings import Settings
 
@@ -142,7 +142,7 @@ async def test_values_that_are_not_json_are_answered_but_not_cached(
 ) -> None:
     fetch = CountingFetch({1, 2})
 
-    with caplog.at_level(logging.WARNING, logger="gateway.cache"):
+    with caplog.at_level(logging.WARNING, logger="gateway.cache.store"):
         first = await get(cache, key(), fetch)
     second = await get(cache, key(), fetch)
 

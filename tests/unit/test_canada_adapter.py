@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from gateway.cache import Cached, CacheStatus, Fetch, MemoryCache, cache_key
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import Cached, CacheStatus, Fetch, MemoryCache, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.models import (
     Agency,

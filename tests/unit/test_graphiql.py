@@ -13,7 +13,7 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from gateway.graphiql import (
+from gateway.edge.graphiql import (
     ASSET_DIR,
     ASSETS,
     STATIC_PATH,

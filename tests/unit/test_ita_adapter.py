@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from gateway.cache import Cached, CacheStatus, Fetch, cache_key
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import Cached, CacheStatus, Fetch, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected
 from gateway.models import Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
 from gateway.settings import Settings

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import Unauthenticated
-from gateway.keys import ApiKeyRecord, ApiKeys, FileKeyStore, MalformedCredentials, extract_api_key
+from gateway.limits.keys import ApiKeyRecord, ApiKeys, FileKeyStore, MalformedCredentials, extract_api_key
 
 
 class ExplodingStore:
@@ -114,7 +114,7 @@ def test_concurrent_processes_never_lose_a_key(keys_file: Path) -> None:
     script = (
         "import asyncio, sys\n"
         "from pathlib import Path\n"
-        "from gateway.keys import ApiKeys, FileKeyStore\n"
+        "from gateway.limits.keys import ApiKeys, FileKeyStore\n"
         "async def main():\n"
         "    api_keys = ApiKeys(FileKeyStore(Path(sys.argv[1])))\n"
         "    for n in range(50):\n"

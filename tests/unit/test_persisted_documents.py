@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.__main__ import main
-from gateway.persisted import (
+from gateway.edge.persisted import (
     ManifestError,
     MemoryDocumentStore,
     PersistedDocumentRefused,

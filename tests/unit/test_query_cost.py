@@ -15,7 +15,7 @@ from graphql import (
     visit,
 )
 
-from gateway.api import build_schema
+from gateway.edge.endpoint import build_schema
 from schema.cost import MAX_COST, _CostWalker, estimate_cost
 
 

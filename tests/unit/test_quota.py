@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gateway.errors import UpstreamQuotaExceeded
-from gateway.quota import QuotaGuard, seconds_until_utc_midnight
+from gateway.limits.quota import QuotaGuard, seconds_until_utc_midnight
 from gateway.settings import Settings
 
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.ratelimit import Budget, Decision, RateLimiter, WindowBudget, burst_window_s, ratelimit_headers
+from gateway.limits.limiter import Budget, Decision, RateLimiter, WindowBudget, burst_window_s, ratelimit_headers
 from gateway.settings import DEFAULT_TIERS, Settings, SettingsError, Tier, parse_tiers
 
 ANONYMOUS = DEFAULT_TIERS["anonymous"]

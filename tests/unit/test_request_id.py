@@ -6,7 +6,7 @@ from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway.request_id import RequestIdMiddleware
+from gateway.edge.request_id import RequestIdMiddleware
 
 
 async def _call(app: RequestIdMiddleware, scope: Scope) -> list[Message]:

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.cache import Cached, CacheStatus, Fetch, cache_key
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.store import Cached, CacheStatus, Fetch, cache_key
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamRejected
 from gateway.models import (
     ALL_SAM_SECTIONS,

@@ -14,7 +14,7 @@ import pytest
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
-from gateway.cache_codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY
 from gateway.errors import (
     UpstreamBadResponse,
     UpstreamCircuitOpen,

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
-ASSET_DIR: Final = Path(__file__).resolve().parent / "static" / "graphiql"
+ASSET_DIR: Final = Path(__file__).resolve().parent.parent / "static" / "graphiql"
 STATIC_PATH: Final = "/graphiql/static"
 ACCEPT: Final = "application/graphql-response+json, application/json"
 

@@ -1,5 +1,7 @@
-"""Redis availability as one of its users sees it: one warning per outage, a probe now and then while it is down,
-recovery on the first success. Shared by the cache, the rate limiter, the quota guard and the persisted documents."""
+"""The one place that knows how the gateway talks to Redis: the client factory (a bounded, blocking pool) and Redis
+availability as one of its users sees it (one warning per outage, a probe now and then while it is down, recovery on
+the first success). Shared by the cache, the rate limiter, the quota guard, the key store
+and the persisted documents."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+
+import coredis
 
 _T = TypeVar("_T")
 
@@ -82,3 +86,16 @@ class RedisOutage:
             raise RedisUnreachable from error
         self.succeeded()
         return result
+
+
+def redis_client(url: str, *, timeout_s: float, pool_size: int) -> coredis.Redis[str]:
+    """A coredis client on a bounded, blocking pool: a burst of callers waits for a connection instead of failing."""
+    pool = coredis.BlockingConnectionPool.from_url(
+        url,
+        decode_responses=True,
+        max_connections=pool_size,
+        timeout=max(1, round(timeout_s * 4)),
+        connect_timeout=timeout_s,
+        stream_timeout=timeout_s,
+    )
+    return coredis.Redis(connection_pool=pool, decode_responses=True)

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import coredis
 
 from gateway.errors import GatewayError, Unauthenticated
+from gateway.redis import redis_client
 from gateway.settings import Settings
 
 KEY_PREFIX = "pgw_"
@@ -364,16 +365,3 @@ class RedisKeyStore:
 
 def _record_from_hash(data: Mapping[str, str]) -> ApiKeyRecord:
     return ApiKeyRecord.from_json({name: value or None for name, value in data.items()})
-
-
-def redis_client(url: str, *, timeout_s: float, pool_size: int) -> coredis.Redis[str]:
-    """A coredis client on a bounded, blocking pool: a burst of callers waits for a connection instead of failing."""
-    pool = coredis.BlockingConnectionPool.from_url(
-        url,
-        decode_responses=True,
-        max_connections=pool_size,
-        timeout=max(1, round(timeout_s * 4)),
-        connect_timeout=timeout_s,
-        stream_timeout=timeout_s,
-    )
-    return coredis.Redis(connection_pool=pool, decode_responses=True)

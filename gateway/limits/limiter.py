@@ -32,7 +32,7 @@ from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 from limits.errors import StorageError
 
-from gateway.redis_outage import RedisOutage, RedisUnreachable
+from gateway.redis import RedisOutage, RedisUnreachable
 from gateway.settings import Settings, Tier
 
 log = logging.getLogger(__name__)

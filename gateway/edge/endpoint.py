@@ -26,12 +26,13 @@ from strawberry.types import ExecutionResult
 from strawberry.types.execution import ExecutionContext, PreExecutionError
 from strawberry.types.graphql import OperationType
 
-from gateway import cache, csrf, graphiql
-from gateway.cache import Cached, CacheStatus, MemoryCache, ResponseCache
+from gateway.cache import store as cache
+from gateway.cache.store import Cached, CacheStatus, MemoryCache, ResponseCache
+from gateway.edge import csrf, graphiql
+from gateway.edge.persisted import MemoryDocumentStore, PersistedDocumentRefused, PersistedDocuments
 from gateway.errors import BadUserInput, GatewayError, RateLimited
-from gateway.metering import Metering
-from gateway.persisted import MemoryDocumentStore, PersistedDocumentRefused, PersistedDocuments
-from gateway.ratelimit import Budget
+from gateway.limits.limiter import Budget
+from gateway.limits.metering import Metering
 from gateway.settings import Settings
 from gateway.upstreams._http import Deadline
 from gateway.upstreams.registry import Upstreams
@@ -40,7 +41,7 @@ from resolvers.query import Query
 from schema.cost import estimate_cost
 from schema.limits import COST_ESTIMATED_TOO_EXPENSIVE, QueryLimits, limit_error, limits_extension_factory
 
-log = logging.getLogger("gateway.api")
+log = logging.getLogger("gateway.edge.endpoint")
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"

@@ -22,8 +22,7 @@ from typing import TypeVar
 import coredis
 
 from gateway.errors import UpstreamQuotaExceeded, UpstreamUnavailable
-from gateway.keys import redis_client
-from gateway.redis_outage import RedisOutage, RedisUnreachable
+from gateway.redis import RedisOutage, RedisUnreachable, redis_client
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -21,9 +21,9 @@ import coredis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.errors import GatewayError, RateLimited, Unauthenticated
-from gateway.keys import ApiKeyRecord, ApiKeys, MalformedCredentials, extract_api_key
-from gateway.metering import ANONYMOUS_KEY_PREFIX, Caller, Metering
-from gateway.ratelimit import Decision, RateLimiter, ratelimit_headers
+from gateway.limits.keys import ApiKeyRecord, ApiKeys, MalformedCredentials, extract_api_key
+from gateway.limits.limiter import Decision, RateLimiter, ratelimit_headers
+from gateway.limits.metering import ANONYMOUS_KEY_PREFIX, Caller, Metering
 from gateway.settings import ANONYMOUS_TIER, Settings, Tier
 
 log = logging.getLogger(__name__)

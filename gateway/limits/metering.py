@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
-from gateway.ratelimit import Budget, Decision, RateLimiter
+from gateway.limits.limiter import Budget, Decision, RateLimiter
 from gateway.settings import Tier
 
 ANONYMOUS_KEY_PREFIX = "anonymous:"

@@ -29,18 +29,18 @@ from aiocache.serializers import NullSerializer
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
-from gateway.cache_codec import Entry, EntryId, decode_envelope, decode_payload, encode_envelope, encode_payload
-from gateway.cache_flight import SingleFlight
-from gateway.cache_stats import CacheEvent, CacheStats
+from gateway.cache.codec import Entry, EntryId, decode_envelope, decode_payload, encode_envelope, encode_payload
+from gateway.cache.flight import SingleFlight
+from gateway.cache.stats import CacheEvent, CacheStats
 from gateway.errors import UpstreamError
-from gateway.redis_outage import RedisOutage
+from gateway.redis import RedisOutage
 from gateway.settings import Settings
 
 Fetch = Callable[[], Awaitable[object]]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
-logger = logging.getLogger("gateway.cache")
+logger = logging.getLogger("gateway.cache.store")
 
 
 class CacheStatus(Enum):

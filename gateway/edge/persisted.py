@@ -31,8 +31,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import coredis
 
-from gateway.keys import redis_client
-from gateway.redis_outage import RedisOutage, RedisUnreachable
+from gateway.redis import RedisOutage, RedisUnreachable, redis_client
 from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
