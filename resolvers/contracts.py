@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Sequence
 
 from gateway.errors import GatewayError, UpstreamError
 from gateway.models import Contract, ContractQuery, ContractSource, Page, SamSections
-from gateway.upstreams import sam
+from gateway.upstreams.sam import adapter as sam
 from resolvers.context import RequestContext
 from resolvers.pagination import encode_cursor
 from resolvers.selection import snake_case

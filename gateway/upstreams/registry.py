@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from gateway.cache.store import ResponseCache
 from gateway.limits.quota import QuotaGuard
 from gateway.settings import Settings
-from gateway.upstreams import canada, ita, sam
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
+from gateway.upstreams.canada import adapter as canada
+from gateway.upstreams.ita import adapter as ita
+from gateway.upstreams.sam import adapter as sam
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from gateway.cache.store import NoCache
 from gateway.models import ContractQuery, ContractSource, TenderQuery, ValueRange
 from gateway.settings import Settings
 from gateway.upstreams._http import Deadline, UpstreamHttp, open_session
-from gateway.upstreams.canada import UPSTREAM_ROW_CAP, CanadaClient
+from gateway.upstreams.canada.adapter import UPSTREAM_ROW_CAP, CanadaClient
 from tests.sandbox_harness import RunningSandbox
 
 

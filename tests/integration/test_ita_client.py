@@ -13,7 +13,7 @@ from gateway.errors import UpstreamRejected
 from gateway.models import DateRange, LeadQuery
 from gateway.settings import Settings
 from gateway.upstreams._http import Credentials, Deadline, UpstreamHttp, open_session
-from gateway.upstreams.ita import TradeLeadsClient
+from gateway.upstreams.ita.adapter import TradeLeadsClient
 from tests.sandbox_harness import RunningSandbox
 
 SANDBOX_KEY = "ita-sandbox-key"

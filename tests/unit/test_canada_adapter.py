@@ -30,8 +30,8 @@ from gateway.models import (
     ValueRange,
 )
 from gateway.settings import Settings
-from gateway.upstreams import canada
 from gateway.upstreams._http import Deadline, UpstreamHttp, open_session
+from gateway.upstreams.canada import adapter as canada
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 EXAMPLES = {

@@ -34,8 +34,8 @@ from gateway.models import (
     Supplier,
     ValueRange,
 )
-from gateway.upstreams import sam
 from gateway.upstreams._http import Deadline
+from gateway.upstreams.sam import adapter as sam
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 SEARCH_EXAMPLES = (

@@ -1,0 +1,1 @@
+"""SAM.gov Contract Awards v1: spec and adapter."""

@@ -1,0 +1,100 @@
+"""What declares an upstream: one `UpstreamSpec` per adapter, stdlib and domain types only.
+
+Everything the gateway needs to know about an upstream besides its wire format lives in its spec: settings
+(`GATEWAY_<NAME>_URL`, `GATEWAY_<NAME>_TTL_<KIND>_S`, and per credential `GATEWAY_<CREDENTIAL>_API_KEY` and
+`GATEWAY_<CREDENTIAL>_DAILY_QUOTA`), the client the registry opens, the `sources` field, the query costs and which
+sources a query may ask are all derived from the list of specs in `gateway.upstreams.catalog`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from typing import Literal
+
+from gateway.models import ContractQuery, LeadQuery, TenderQuery
+
+_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+
+
+class RecordKind(Enum):
+    """The kinds of record the gateway serves; each upstream serves one or more of them."""
+
+    LEAD = "lead"
+    TENDER = "tender"
+    CONTRACT = "contract"
+    AWARD_FAMILY = "award_family"
+
+    @property
+    def setting_stem(self) -> str:
+        return self.value.upper()
+
+
+Query = LeadQuery | TenderQuery | ContractQuery
+
+
+@dataclass(frozen=True)
+class CredentialSpec:
+    """A key an upstream is called with. Several upstreams may share one (SAM's APIs share one key and its quota).
+
+    `sent_as` says where the transport puts it: a query parameter or a header named `parameter`.
+    """
+
+    name: str
+    sent_as: Literal["query", "header"]
+    parameter: str
+    default_daily_quota: int = 0  # calls per UTC day the gateway allows itself with this key; 0 = no quota
+
+
+@dataclass(frozen=True)
+class UpstreamSpec:
+    """One upstream, declared.
+
+    `criteria` names, per record kind, the fields of that kind's query (`LeadQuery`, `TenderQuery`, `ContractQuery`)
+    the upstream can answer; a query that sets any other field is not sent to it (it could only return non-matches).
+    `call_cost` is what one call to it counts in a query's estimated cost. `client` is the dotted path
+    (`package.module:Class`) of its client class, which the registry opens with `(spec, fetch)`.
+    """
+
+    name: str
+    title: str
+    description: str
+    docs_url: str
+    licence: str
+    attribution: str
+    client: str
+    kinds: frozenset[RecordKind]
+    criteria: Mapping[RecordKind, frozenset[str]]
+    default_ttl_s: Mapping[RecordKind, int]
+    credential: CredentialSpec | None = None
+    call_cost: int = 1
+    retired: bool = False  # the public service is gone; kept for any compatible service
+
+    def __post_init__(self) -> None:
+        if not _NAME.match(self.name):
+            raise ValueError(f"upstream name {self.name!r} must match {_NAME.pattern}")
+        if set(self.criteria) - self.kinds or set(self.default_ttl_s) != self.kinds:
+            raise ValueError(f"upstream {self.name}: criteria and TTLs must cover exactly its kinds")
+        if ":" not in self.client:
+            raise ValueError(f"upstream {self.name}: client must be 'package.module:Class'")
+
+    def serves(self, kind: RecordKind) -> bool:
+        return kind in self.kinds
+
+    def unanswerable(self, kind: RecordKind, query: Query) -> tuple[str, ...]:
+        """The criteria set in `query` that this upstream cannot answer for `kind` (empty: it can answer it)."""
+        answerable = self.criteria.get(kind, frozenset())
+        return tuple(
+            spec.name
+            for spec in dataclasses.fields(query)
+            if spec.name not in answerable and _is_set(getattr(query, spec.name), spec.default)
+        )
+
+
+def _is_set(value: object, default: object) -> bool:
+    if value in (None, "", ()):
+        return False
+    return value != default or default is dataclasses.MISSING
