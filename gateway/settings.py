@@ -1,4 +1,9 @@
-"""Settings: one frozen dataclass; `Settings.from_env()` is the only reader of the environment (GATEWAY_ prefix)."""
+"""Settings: one frozen dataclass; `Settings.from_env()` is the only reader of the environment (GATEWAY_ prefix).
+
+Per-upstream settings are derived from the upstream specs (`gateway.upstreams.catalog.SPECS`): for each upstream
+`GATEWAY_<NAME>_URL` and `GATEWAY_<NAME>_TTL_<KIND>_S`, for each credential `GATEWAY_<CREDENTIAL>_API_KEY` and
+`GATEWAY_<CREDENTIAL>_DAILY_QUOTA`. An upstream whose URL is not set is not configured: it is never asked.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +15,10 @@ from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, Literal
 
+from gateway.upstreams.catalog import SPECS
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
+
 Profile = Literal["dev", "prod"]
-SANDBOX_URL = "http://127.0.0.1:8100/"
 
 
 class SettingsError(ValueError):
@@ -79,17 +86,50 @@ def parse_tiers(raw: str) -> dict[str, Tier]:
 
 
 @dataclass(frozen=True)
+class UpstreamSettings:
+    """Where one upstream is (`url` ends with "/"; empty: not configured, never asked) and how long its records stay
+    fresh in the cache, per record kind."""
+
+    url: str = ""
+    ttl_s: Mapping[RecordKind, int] = field(default_factory=dict)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
+class CredentialSettings:
+    """The gateway's own key for a credential (a secret: never logged, never in cache keys or errors) and the calls
+    per UTC day it allows itself with it (0: no quota)."""
+
+    api_key: str = field(default="", repr=False)
+    daily_quota: int = 0
+
+
+def default_upstreams(specs: tuple[UpstreamSpec, ...] = SPECS, url: str = "") -> dict[str, UpstreamSettings]:
+    """Every upstream at `url` (empty: none configured) with its spec's default TTLs."""
+    return {spec.name: UpstreamSettings(url, dict(spec.default_ttl_s)) for spec in specs}
+
+
+def default_credentials(specs: tuple[UpstreamSpec, ...] = SPECS) -> dict[str, CredentialSettings]:
+    return {
+        spec.credential.name: CredentialSettings(daily_quota=spec.credential.default_daily_quota)
+        for spec in specs
+        if spec.credential is not None
+    }
+
+
+@dataclass(frozen=True)
 class Settings:
     profile: Profile = "prod"
     host: str = "127.0.0.1"
     port: int = 8000
 
-    # Upstreams: base URLs end with "/"; keys are secrets (never logged, never in cache keys or errors).
-    ita_url: str = SANDBOX_URL
-    canada_url: str = SANDBOX_URL
-    sam_url: str = SANDBOX_URL
-    ita_api_key: str = field(default="", repr=False)
-    sam_api_key: str = field(default="", repr=False)
+    # Upstreams, derived from their specs (see the module docstring); `specs` is the registry's list.
+    specs: tuple[UpstreamSpec, ...] = SPECS
+    upstreams: Mapping[str, UpstreamSettings] = field(default_factory=default_upstreams)
+    credentials: Mapping[str, CredentialSettings] = field(default_factory=default_credentials, repr=False)
 
     # Upstream calls (DESIGN.md §6).
     upstream_connect_timeout_s: float = 2.0
@@ -103,11 +143,7 @@ class Settings:
     breaker_reset_s: float = 30.0
     max_upstream_body_bytes: int = 20_000_000
 
-    # Cache (TTL per upstream resource; stale-if-error window).
-    cache_ttl_leads_s: int = 15 * 60
-    cache_ttl_tenders_s: int = 15 * 60
-    cache_ttl_contracts_s: int = 60 * 60
-    cache_ttl_award_families_s: int = 6 * 60 * 60
+    # Cache (TTLs are per upstream and record kind, above; stale-if-error window).
     cache_stale_for_s: int = 24 * 60 * 60
     cache_max_entries: int = 10_000
     cache_max_bytes: int = 256 * 1024 * 1024
@@ -129,7 +165,6 @@ class Settings:
 
     # HTTP edge and query limits.
     max_body_bytes: int = 100_000
-    max_page_size: int = 100
 
     # Query safety (schema/limits.py, schema/cost.py), checked before execution; GraphQL over HTTP at the edge.
     max_header_bytes: int = 16_384
@@ -161,17 +196,24 @@ class Settings:
     redis_timeout_s: float = 0.5
     redis_pool_size: int = 50
 
-    # The gateway's own upstream keys (gateway.limits.quota): calls per UTC day, 0 = no quota.
-    sam_daily_quota: int = 1000
-    ita_daily_quota: int = 0
-    canada_daily_quota: int = 0
-
     @cached_property
     def tier_table(self) -> Mapping[str, Tier]:
         return parse_tiers(self.tiers)
 
+    def upstream(self, name: str) -> UpstreamSettings:
+        """The settings of upstream `name` (not configured when unknown to these settings)."""
+        found = self.upstreams.get(name)
+        if found is not None:
+            return found
+        spec = next((spec for spec in self.specs if spec.name == name), None)
+        return UpstreamSettings("", dict(spec.default_ttl_s) if spec else {})
+
+    def credential(self, name: str) -> CredentialSettings:
+        return self.credentials.get(name) or CredentialSettings()
+
     def daily_quotas(self) -> dict[str, int]:
-        return {"sam": self.sam_daily_quota, "ita": self.ita_daily_quota, "canada": self.canada_daily_quota}
+        """Calls per UTC day per credential name (the quota guard's counters)."""
+        return {name: credential.daily_quota for name, credential in self.credentials.items()}
 
     def keys_redis(self) -> str:
         return self.keys_redis_url or self.redis_url
@@ -205,14 +247,18 @@ class Settings:
         return [origin.strip() for origin in self.cors_allowed_origins.split(",") if origin.strip()]
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, specs: tuple[UpstreamSpec, ...] = SPECS) -> Settings:
         env = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for spec in fields(cls):
+            if spec.name in _DERIVED:
+                continue
             raw = env.get(f"GATEWAY_{spec.name.upper()}")
             if raw is None:
                 continue
             values[spec.name] = _convert(spec.name, spec.default, raw)
+        values["specs"] = specs
+        values["upstreams"], values["credentials"] = _upstream_settings(env, specs)
         if values.get("profile") == "dev":
             values.setdefault("anonymous_tier_enabled", True)
         settings = cls(**values)
@@ -222,10 +268,12 @@ class Settings:
     def validate(self) -> None:
         if self.profile not in ("dev", "prod"):
             raise SettingsError("GATEWAY_PROFILE must be 'dev' or 'prod'")
-        for name in ("ita_url", "canada_url", "sam_url"):
-            url = getattr(self, name)
-            if not url.startswith(("http://", "https://")) or not url.endswith("/"):
-                raise SettingsError(f"GATEWAY_{name.upper()} must be an http(s) URL ending with '/'")
+        for name, upstream in self.upstreams.items():
+            url = upstream.url
+            if url and (not url.startswith(("http://", "https://")) or not url.endswith("/")):
+                raise SettingsError(f"GATEWAY_{name.upper()}_URL must be an http(s) URL ending with '/'")
+            if any(ttl < 0 for ttl in upstream.ttl_s.values()):
+                raise SettingsError(f"GATEWAY_{name.upper()}_TTL_*_S must be >= 0")
         if self.request_deadline_s <= 0 or self.upstream_timeout_s <= 0:
             raise SettingsError("timeouts must be positive")
         if not _REDIS_NAMESPACE.fullmatch(self.redis_namespace):
@@ -257,6 +305,45 @@ class Settings:
         if self.persisted_documents_ttl_s <= 0:
             raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS_TTL_S must be positive")
         self.tier_table  # noqa: B018 - parses GATEWAY_TIERS now, so a bad value fails at start-up
+
+
+_DERIVED = frozenset({"specs", "upstreams", "credentials"})
+
+
+def _upstream_settings(
+    env: Mapping[str, str], specs: tuple[UpstreamSpec, ...]
+) -> tuple[dict[str, UpstreamSettings], dict[str, CredentialSettings]]:
+    upstreams: dict[str, UpstreamSettings] = {}
+    credentials: dict[str, CredentialSettings] = {}
+    for spec in specs:
+        prefix = f"GATEWAY_{spec.name.upper()}"
+        ttl_s = {
+            kind: _integer(f"{spec.name}_ttl_{kind.value}_s", raw)
+            if (raw := env.get(f"{prefix}_TTL_{kind.setting_stem}_S")) is not None
+            else default
+            for kind, default in spec.default_ttl_s.items()
+        }
+        upstreams[spec.name] = UpstreamSettings(env.get(f"{prefix}_URL", "").strip(), ttl_s)
+        credential = spec.credential
+        if credential is not None and credential.name not in credentials:
+            stem = f"GATEWAY_{credential.name.upper()}"
+            quota = env.get(f"{stem}_DAILY_QUOTA")
+            credentials[credential.name] = CredentialSettings(
+                api_key=env.get(f"{stem}_API_KEY", ""),
+                daily_quota=(
+                    _integer(f"{credential.name}_daily_quota", quota)
+                    if quota is not None
+                    else credential.default_daily_quota
+                ),
+            )
+    return upstreams, credentials
+
+
+def _integer(name: str, raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"GATEWAY_{name.upper()} must be a whole number") from exc
 
 
 def _convert(name: str, default: object, raw: str) -> object:

@@ -11,7 +11,7 @@ from strawberry.dataloader import DataLoader
 from gateway.errors import GatewayError
 from gateway.limits.metering import Metering
 from gateway.models import AwardFamily, SourceMetadata
-from gateway.upstreams._http import Deadline
+from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.registry import Upstreams
 
 

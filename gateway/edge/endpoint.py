@@ -34,7 +34,7 @@ from gateway.errors import BadUserInput, GatewayError, RateLimited
 from gateway.limits.limiter import Budget
 from gateway.limits.metering import Metering
 from gateway.settings import Settings
-from gateway.upstreams._http import Deadline
+from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.registry import Upstreams
 from resolvers.context import RequestContext
 from resolvers.query import Query

@@ -30,23 +30,10 @@ from gateway.errors import (
 )
 from gateway.settings import Settings
 from gateway.upstreams.breaker import BreakerState, CircuitBreaker
+from gateway.upstreams.deadline import Deadline
 
 if TYPE_CHECKING:
     from gateway.limits.quota import QuotaGuard
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """When the whole GraphQL request must be answered, on the monotonic clock."""
-
-    expires_at: float
-
-    @classmethod
-    def after(cls, seconds: float) -> Deadline:
-        return cls(time.monotonic() + seconds)
-
-    def remaining_s(self) -> float:
-        return self.expires_at - time.monotonic()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
 from gateway.upstreams.canada import adapter as canada
 from gateway.upstreams.ita import adapter as ita
 from gateway.upstreams.sam import adapter as sam
+from gateway.upstreams.spec import RecordKind
 
 
 @dataclass(frozen=True)
@@ -37,36 +38,46 @@ async def open_upstreams(
     transports = {
         ita.NAME: UpstreamHttp(
             ita.NAME,
-            settings.ita_url,
+            settings.upstream(ita.NAME).url,
             sessions[ita.NAME],
             settings,
-            credentials=Credentials(headers={"Api-Key": settings.ita_api_key}) if settings.ita_api_key else None,
+            credentials=Credentials(headers={"Api-Key": ita_key})
+            if (ita_key := settings.credential("ita").api_key)
+            else None,
             quota_guard=quota_guard,
         ),
         canada.NAME: UpstreamHttp(
-            canada.NAME, settings.canada_url, sessions[canada.NAME], settings, quota_guard=quota_guard
+            canada.NAME, settings.upstream(canada.NAME).url, sessions[canada.NAME], settings, quota_guard=quota_guard
         ),
         sam.NAME: UpstreamHttp(
             sam.NAME,
-            settings.sam_url,
+            settings.upstream(sam.NAME).url,
             sessions[sam.NAME],
             settings,
-            credentials=Credentials(query={"api_key": settings.sam_api_key}) if settings.sam_api_key else None,
+            credentials=Credentials(query={"api_key": sam_key})
+            if (sam_key := settings.credential("sam").api_key)
+            else None,
             quota_guard=quota_guard,
         ),
     }
     stale = settings.cache_stale_for_s
     return Upstreams(
-        leads=ita.TradeLeadsClient(transports[ita.NAME], cache, ttl_s=settings.cache_ttl_leads_s, stale_for_s=stale),
+        leads=ita.TradeLeadsClient(
+            transports[ita.NAME], cache, ttl_s=settings.upstream(ita.NAME).ttl_s[RecordKind.LEAD], stale_for_s=stale
+        ),
         canada=canada.CanadaClient(
             transports[canada.NAME],
             cache,
-            ttl_s=settings.cache_ttl_tenders_s,
+            ttl_s=settings.upstream(canada.NAME).ttl_s[RecordKind.TENDER],
             stale_for_s=stale,
-            contracts_ttl_s=settings.cache_ttl_contracts_s,
+            contracts_ttl_s=settings.upstream(canada.NAME).ttl_s[RecordKind.CONTRACT],
         ),
         sam=sam.ContractAwardsClient(
-            transports[sam.NAME], cache, settings.cache_ttl_contracts_s, stale, settings.cache_ttl_award_families_s
+            transports[sam.NAME],
+            cache,
+            settings.upstream(sam.NAME).ttl_s[RecordKind.CONTRACT],
+            stale,
+            settings.upstream(sam.NAME).ttl_s[RecordKind.AWARD_FAMILY],
         ),
         transports=transports,
         quota_guard=quota_guard,

@@ -11,8 +11,9 @@ import pytest
 from gateway.cache.store import NoCache
 from gateway.models import ContractQuery, ContractSource, TenderQuery, ValueRange
 from gateway.settings import Settings
-from gateway.upstreams._http import Deadline, UpstreamHttp, open_session
+from gateway.upstreams._http import UpstreamHttp, open_session
 from gateway.upstreams.canada.adapter import UPSTREAM_ROW_CAP, CanadaClient
+from gateway.upstreams.deadline import Deadline
 from tests.sandbox_harness import RunningSandbox
 
 

@@ -12,7 +12,8 @@ from gateway.cache.store import NoCache
 from gateway.errors import UpstreamRejected
 from gateway.models import DateRange, LeadQuery
 from gateway.settings import Settings
-from gateway.upstreams._http import Credentials, Deadline, UpstreamHttp, open_session
+from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
+from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.ita.adapter import TradeLeadsClient
 from tests.sandbox_harness import RunningSandbox
 

@@ -12,7 +12,8 @@ from gateway.cache.store import Cached, CacheStatus, Fetch
 from gateway.errors import BadUserInput
 from gateway.models import ALL_SAM_SECTIONS, Contract, ContractQuery, DateRange, Page, SamSections, ValueRange
 from gateway.settings import Settings
-from gateway.upstreams._http import Credentials, Deadline, UpstreamHttp, open_session
+from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
+from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.sam import adapter as sam
 from tests.sandbox_harness import RunningSandbox
 

@@ -16,8 +16,9 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.settings import Settings
-from gateway.upstreams._http import Credentials, Deadline, UpstreamHttp, open_session
+from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
 from gateway.upstreams.breaker import BreakerState
+from gateway.upstreams.deadline import Deadline
 from tests.sandbox_harness import RunningSandbox
 
 PATH = "contract-awards/v1/search"

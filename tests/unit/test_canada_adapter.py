@@ -30,8 +30,9 @@ from gateway.models import (
     ValueRange,
 )
 from gateway.settings import Settings
-from gateway.upstreams._http import Deadline, UpstreamHttp, open_session
+from gateway.upstreams._http import UpstreamHttp, open_session
 from gateway.upstreams.canada import adapter as canada
+from gateway.upstreams.deadline import Deadline
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 EXAMPLES = {

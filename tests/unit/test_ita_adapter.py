@@ -16,7 +16,8 @@ from gateway.cache.store import Cached, CacheStatus, Fetch, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected
 from gateway.models import Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
 from gateway.settings import Settings
-from gateway.upstreams._http import Deadline, UpstreamHttp, open_session
+from gateway.upstreams._http import UpstreamHttp, open_session
+from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.ita import adapter as ita
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"

@@ -34,7 +34,7 @@ from gateway.models import (
     Supplier,
     ValueRange,
 )
-from gateway.upstreams._http import Deadline
+from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.sam import adapter as sam
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"

@@ -24,8 +24,9 @@ from gateway.errors import (
     UpstreamUnavailable,
 )
 from gateway.settings import Settings
-from gateway.upstreams._http import Credentials, Deadline, UpstreamHttp
+from gateway.upstreams._http import Credentials, UpstreamHttp
 from gateway.upstreams.breaker import BreakerState, CircuitBreaker
+from gateway.upstreams.deadline import Deadline
 
 SETTINGS = Settings(retry_backoff_min_s=0.01, retry_backoff_max_s=0.02, max_upstream_body_bytes=1_000)
 SEED = 20260901

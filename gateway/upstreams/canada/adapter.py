@@ -32,7 +32,8 @@ from gateway.models import (
     TenderQuery,
 )
 from gateway.upstreams import wire
-from gateway.upstreams._http import Deadline, UpstreamHttp
+from gateway.upstreams._http import UpstreamHttp
+from gateway.upstreams.deadline import Deadline
 
 NAME = "canada"
 TENDERS_PATH = "tenders.json"

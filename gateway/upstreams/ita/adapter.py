@@ -25,7 +25,8 @@ from gateway.cache.store import ResponseCache, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected
 from gateway.models import Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
 from gateway.upstreams import wire
-from gateway.upstreams._http import Deadline, UpstreamHttp
+from gateway.upstreams._http import UpstreamHttp
+from gateway.upstreams.deadline import Deadline
 
 NAME = "ita"
 SEARCH_PATH = "v2/trade_leads/search"

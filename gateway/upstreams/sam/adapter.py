@@ -37,7 +37,7 @@ from gateway.models import (
     Supplier,
     ValueRange,
 )
-from gateway.upstreams._http import Deadline
+from gateway.upstreams.deadline import Deadline
 
 NAME = "sam"
 SEARCH_PATH = "contract-awards/v1/search"

@@ -1,0 +1,78 @@
+"""The one client contract: what resolvers may ask of an upstream client, per record kind it serves.
+
+Every client class is opened by the registry as `Client(spec, fetch)` (`fetch` is the shared fetch path, see
+`gateway.upstreams.fetch`) and implements the protocol of each kind in its spec's `kinds`. Resolvers call only
+these methods, so a new upstream that serves a kind joins every field of that kind without resolver changes.
+
+`selection` is the set of domain field names (snake_case, e.g. `award_date`, `supplier`) a query selects on the
+records, so a client fetches only what they need (SAM's `includeSections`). `hint` is the lookup hint a global id
+carries beside the key (Canada: a GSIN), or None.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from gateway.models import (
+    AwardFamily,
+    Contract,
+    ContractQuery,
+    Lead,
+    LeadQuery,
+    Page,
+    SourceMetadata,
+    Tender,
+    TenderQuery,
+)
+from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.spec import RecordKind
+
+
+@runtime_checkable
+class LeadClient(Protocol):
+    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]: ...
+
+    async def lead(self, key: str, *, deadline: Deadline) -> Lead | None: ...
+
+    async def lead_sources(self, *, deadline: Deadline) -> tuple[SourceMetadata, ...]:
+        """When each publisher behind the leads was last updated (empty when the upstream does not say)."""
+        ...
+
+
+@runtime_checkable
+class TenderClient(Protocol):
+    async def search_tenders(
+        self, query: TenderQuery, *, limit: int, offset: int, deadline: Deadline
+    ) -> Page[Tender]: ...
+
+    async def tender(self, key: str, *, hint: str | None, deadline: Deadline) -> Tender | None: ...
+
+
+@runtime_checkable
+class ContractClient(Protocol):
+    def check_contract_query(self, query: ContractQuery, *, limit: int) -> None:
+        """Raise BadUserInput for a query this upstream would refuse, before any upstream is asked."""
+        ...
+
+    async def search_contracts(
+        self, query: ContractQuery, *, limit: int, offset: int, selection: frozenset[str], deadline: Deadline
+    ) -> Page[Contract]: ...
+
+    async def contract(
+        self, key: str, *, hint: str | None, selection: frozenset[str], deadline: Deadline
+    ) -> Contract | None: ...
+
+
+@runtime_checkable
+class AwardFamilyClient(Protocol):
+    async def award_family(
+        self, piid: str, *, referenced_idv_piid: str | None, deadline: Deadline
+    ) -> AwardFamily | None: ...
+
+
+PROTOCOL_OF_KIND: dict[RecordKind, type] = {
+    RecordKind.LEAD: LeadClient,
+    RecordKind.TENDER: TenderClient,
+    RecordKind.CONTRACT: ContractClient,
+    RecordKind.AWARD_FAMILY: AwardFamilyClient,
+}
