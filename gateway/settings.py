@@ -1,28 +1,51 @@
 """Settings: one frozen dataclass; `Settings.from_env()` is the only reader of the environment (GATEWAY_ prefix).
 
-Per-upstream settings are derived from the upstream specs (`gateway.upstreams.catalog.SPECS`): for each upstream
-`GATEWAY_<NAME>_URL` and `GATEWAY_<NAME>_TTL_<KIND>_S`, for each credential `GATEWAY_<CREDENTIAL>_API_KEY` and
-`GATEWAY_<CREDENTIAL>_DAILY_QUOTA`. An upstream whose URL is not set is not configured: it is never asked.
+The variables are derived, never listed by hand: `GATEWAY_<FIELD>` for each field of `Settings`, and from the upstream
+specs (`gateway.upstreams.catalog.SPECS`) for each upstream `GATEWAY_<NAME>_URL` and `GATEWAY_<NAME>_TTL_<KIND>_S`, for
+each credential `GATEWAY_<CREDENTIAL>_API_KEY` and `GATEWAY_<CREDENTIAL>_DAILY_QUOTA`. An upstream whose URL is not set
+is not configured: it is never asked. Any other `GATEWAY_*` variable stops the start-up: a renamed one (`ALIASES`) is
+still read and logged as deprecated, a removed one (`REMOVED`) says why, an unknown one names the closest valid one.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from functools import cached_property
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
 
 Profile = Literal["dev", "prod"]
 
+PREFIX = "GATEWAY_"
+_log = logging.getLogger(__name__)
+
+# Renamed settings: the old name is still read for the new one(s) and logged as deprecated; the new name wins.
+ALIASES: Mapping[str, tuple[str, ...]] = {
+    "GATEWAY_CACHE_TTL_LEADS_S": ("GATEWAY_ITA_TTL_LEAD_S",),
+    "GATEWAY_CACHE_TTL_TENDERS_S": ("GATEWAY_CANADA_TTL_TENDER_S",),
+    "GATEWAY_CACHE_TTL_CONTRACTS_S": ("GATEWAY_SAM_TTL_CONTRACT_S", "GATEWAY_CANADA_TTL_CONTRACT_S"),
+    "GATEWAY_CACHE_TTL_AWARD_FAMILIES_S": ("GATEWAY_SAM_TTL_AWARD_FAMILY_S",),
+}
+# Removed settings: setting one is a start-up error that says why, or what to use instead.
+REMOVED: Mapping[str, str] = {
+    "GATEWAY_MAX_PAGE_SIZE": "removed: `first` is always 1..100",
+    "GATEWAY_CANADA_DAILY_QUOTA": "removed: the canada upstream uses no key; quotas are per credential",
+    "GATEWAY_SAMPLES_DIR": "removed, use UPSTREAM_SAMPLES_DIR (the tests' samples folder, outside the GATEWAY_ prefix)",
+    "GATEWAY_TEST_REDIS_URL": "removed, use TEST_REDIS_URL (the tests' Redis, outside the GATEWAY_ prefix)",
+}
+
 
 class SettingsError(ValueError):
-    """An environment variable holds a value the gateway cannot use."""
+    """A GATEWAY_* variable the gateway does not know (or no longer reads), or a value it cannot use."""
 
 
 ANONYMOUS_TIER = "anonymous"
@@ -248,17 +271,18 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, specs: tuple[UpstreamSpec, ...] = SPECS) -> Settings:
-        env = os.environ if environ is None else environ
+        """The settings the `GATEWAY_*` variables of `environ` (default: this process's environment) give, checked.
+
+        Raises SettingsError, one line naming every problem, for an unknown, removed or badly valued variable.
+        """
+        given = _read_environment(os.environ if environ is None else environ, specs)
         values: dict[str, Any] = {}
-        for spec in fields(cls):
-            if spec.name in _DERIVED:
+        for setting in fields(cls):
+            if setting.name in _DERIVED or (value := given.get(field_variable(setting.name))) is None:
                 continue
-            raw = env.get(f"GATEWAY_{spec.name.upper()}")
-            if raw is None:
-                continue
-            values[spec.name] = _convert(spec.name, spec.default, raw)
+            values[setting.name] = _convert(value, setting.default)
         values["specs"] = specs
-        values["upstreams"], values["credentials"] = _upstream_settings(env, specs)
+        values["upstreams"], values["credentials"] = _upstream_settings(given, specs)
         if values.get("profile") == "dev":
             values.setdefault("anonymous_tier_enabled", True)
         settings = cls(**values)
@@ -268,12 +292,7 @@ class Settings:
     def validate(self) -> None:
         if self.profile not in ("dev", "prod"):
             raise SettingsError("GATEWAY_PROFILE must be 'dev' or 'prod'")
-        for name, upstream in self.upstreams.items():
-            url = upstream.url
-            if url and (not url.startswith(("http://", "https://")) or not url.endswith("/")):
-                raise SettingsError(f"GATEWAY_{name.upper()}_URL must be an http(s) URL ending with '/'")
-            if any(ttl < 0 for ttl in upstream.ttl_s.values()):
-                raise SettingsError(f"GATEWAY_{name.upper()}_TTL_*_S must be >= 0")
+        self._validate_upstreams()
         if self.request_deadline_s <= 0 or self.upstream_timeout_s <= 0:
             raise SettingsError("timeouts must be positive")
         if not _REDIS_NAMESPACE.fullmatch(self.redis_namespace):
@@ -284,8 +303,6 @@ class Settings:
             raise SettingsError("GATEWAY_KEYS_STORE=redis needs GATEWAY_KEYS_REDIS_URL or GATEWAY_REDIS_URL")
         if self.redis_timeout_s <= 0 or self.redis_pool_size <= 0:
             raise SettingsError("GATEWAY_REDIS_TIMEOUT_S and GATEWAY_REDIS_POOL_SIZE must be positive")
-        if min(self.daily_quotas().values()) < 0:
-            raise SettingsError("daily upstream quotas must be >= 0 (0 = no quota)")
         query_limits = (
             self.max_header_bytes,
             self.max_body_bytes,
@@ -306,54 +323,160 @@ class Settings:
             raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS_TTL_S must be positive")
         self.tier_table  # noqa: B018 - parses GATEWAY_TIERS now, so a bad value fails at start-up
 
+    def _validate_upstreams(self) -> None:
+        specs = {spec.name: spec for spec in self.specs}
+        for name, upstream in self.upstreams.items():
+            spec = specs.get(name)
+            if spec is None:
+                raise SettingsError(f"upstream settings for {name!r}, which no spec declares")
+            if upstream.url and not _is_base_url(upstream.url):
+                raise SettingsError(f"{url_variable(name)} must be an http(s) URL with a host, ending with '/'")
+            for kind, ttl_s in upstream.ttl_s.items():
+                if kind not in spec.kinds:
+                    raise SettingsError(f"upstream {name} has a TTL for {kind.value} records, which it does not serve")
+                if ttl_s < 0:
+                    raise SettingsError(f"{ttl_variable(name, kind)} must be >= 0")
+        declared = {spec.credential.name for spec in self.specs if spec.credential is not None}
+        for name, credential in self.credentials.items():
+            if name not in declared:
+                raise SettingsError(f"credential settings for {name!r}, which no spec declares")
+            if credential.daily_quota < 0:
+                raise SettingsError(f"{daily_quota_variable(name)} must be >= 0 (0: no quota)")
+
 
 _DERIVED = frozenset({"specs", "upstreams", "credentials"})
 
 
+def field_variable(field_name: str) -> str:
+    return f"{PREFIX}{field_name.upper()}"
+
+
+def url_variable(upstream: str) -> str:
+    return f"{PREFIX}{upstream.upper()}_URL"
+
+
+def ttl_variable(upstream: str, kind: RecordKind) -> str:
+    return f"{PREFIX}{upstream.upper()}_TTL_{kind.setting_stem}_S"
+
+
+def api_key_variable(credential: str) -> str:
+    return f"{PREFIX}{credential.upper()}_API_KEY"
+
+
+def daily_quota_variable(credential: str) -> str:
+    return f"{PREFIX}{credential.upper()}_DAILY_QUOTA"
+
+
+def setting_variables(specs: tuple[UpstreamSpec, ...] = SPECS) -> tuple[str, ...]:
+    """Every environment variable the settings read, in declaration order (fields, then upstreams, then credentials).
+
+    Raises SettingsError when two settings would share a variable (an upstream named like a field's prefix).
+    """
+    names = [field_variable(setting.name) for setting in fields(Settings) if setting.name not in _DERIVED]
+    credentials: list[str] = []
+    for spec in specs:
+        names += [url_variable(spec.name), *(ttl_variable(spec.name, kind) for kind in _in_order(spec.kinds))]
+        if spec.credential is not None and spec.credential.name not in credentials:
+            credentials.append(spec.credential.name)
+    for credential in credentials:
+        names += [api_key_variable(credential), daily_quota_variable(credential)]
+    if len(set(names)) != len(names):
+        shared = sorted({name for name in names if names.count(name) > 1})
+        raise SettingsError(f"two settings share the variable(s) {', '.join(shared)}: rename an upstream or credential")
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class _Given:
+    """The raw value of a setting, and the variable it was given as (the setting's own, or a deprecated alias)."""
+
+    raw: str
+    variable: str
+
+
+def _read_environment(environ: Mapping[str, str], specs: tuple[UpstreamSpec, ...]) -> dict[str, _Given]:
+    """Every valid setting `environ` gives, by variable (deprecated aliases resolved); refuses any other GATEWAY_*."""
+    valid = setting_variables(specs)
+    known = set(valid)
+    given = {name: _Given(raw, name) for name, raw in environ.items() if name in known}
+    problems: list[str] = []
+    for name in sorted(name for name in environ if name.startswith(PREFIX) and name not in known):
+        targets = [target for target in ALIASES.get(name, ()) if target in known]
+        if targets:
+            for target in targets:
+                given.setdefault(target, _Given(environ[name], name))
+            overridden = [target for target in targets if given[target].variable != name]
+            ignored = f" ({' and '.join(overridden)} also set: the new name wins)" if overridden else ""
+            _log.warning("%s is deprecated: use %s%s", name, " and ".join(targets), ignored)
+        elif name in REMOVED:
+            problems.append(f"{name} is {REMOVED[name]}")
+        else:
+            closest = difflib.get_close_matches(name, valid, n=1, cutoff=0.0)
+            problems.append(f"unknown setting {name}" + (f" (did you mean {closest[0]}?)" if closest else ""))
+    if problems:
+        raise SettingsError("; ".join(problems))
+    return given
+
+
 def _upstream_settings(
-    env: Mapping[str, str], specs: tuple[UpstreamSpec, ...]
+    given: Mapping[str, _Given], specs: tuple[UpstreamSpec, ...]
 ) -> tuple[dict[str, UpstreamSettings], dict[str, CredentialSettings]]:
     upstreams: dict[str, UpstreamSettings] = {}
     credentials: dict[str, CredentialSettings] = {}
     for spec in specs:
-        prefix = f"GATEWAY_{spec.name.upper()}"
         ttl_s = {
-            kind: _integer(f"{spec.name}_ttl_{kind.value}_s", raw)
-            if (raw := env.get(f"{prefix}_TTL_{kind.setting_stem}_S")) is not None
-            else default
+            kind: _count(value) if (value := given.get(ttl_variable(spec.name, kind))) is not None else default
             for kind, default in spec.default_ttl_s.items()
         }
-        upstreams[spec.name] = UpstreamSettings(env.get(f"{prefix}_URL", "").strip(), ttl_s)
+        url = given.get(url_variable(spec.name))
+        upstreams[spec.name] = UpstreamSettings(url.raw.strip() if url else "", ttl_s)
         credential = spec.credential
         if credential is not None and credential.name not in credentials:
-            stem = f"GATEWAY_{credential.name.upper()}"
-            quota = env.get(f"{stem}_DAILY_QUOTA")
+            api_key = given.get(api_key_variable(credential.name))
+            quota = given.get(daily_quota_variable(credential.name))
             credentials[credential.name] = CredentialSettings(
-                api_key=env.get(f"{stem}_API_KEY", ""),
-                daily_quota=(
-                    _integer(f"{credential.name}_daily_quota", quota)
-                    if quota is not None
-                    else credential.default_daily_quota
-                ),
+                api_key=api_key.raw.strip() if api_key else "",
+                daily_quota=_count(quota) if quota is not None else credential.default_daily_quota,
             )
     return upstreams, credentials
 
 
-def _integer(name: str, raw: str) -> int:
+def _in_order(kinds: frozenset[RecordKind]) -> list[RecordKind]:
+    return [kind for kind in RecordKind if kind in kinds]
+
+
+def _is_base_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url.endswith("/") and url == url.strip()
+
+
+def _count(given: _Given) -> int:
+    """A whole number >= 0 (a TTL in seconds, a daily quota)."""
     try:
-        return int(raw)
+        value = int(given.raw)
     except ValueError as exc:
-        raise SettingsError(f"GATEWAY_{name.upper()} must be a whole number") from exc
+        raise SettingsError(f"{given.variable} must be a whole number") from exc
+    if value < 0:
+        raise SettingsError(f"{given.variable} must be >= 0")
+    return value
 
 
-def _convert(name: str, default: object, raw: str) -> object:
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off", ""})
+
+
+def _convert(given: _Given, default: object) -> object:
+    """`given.raw` as the type of the field's default (bool, int, float; else the string itself)."""
+    raw = given.raw.strip()
+    if isinstance(default, bool):
+        if raw.lower() not in _TRUE | _FALSE:
+            raise SettingsError(f"{given.variable} must be true or false (or 1/0, yes/no, on/off)")
+        return raw.lower() in _TRUE
     try:
-        if isinstance(default, bool):
-            return raw.strip().lower() in {"1", "true", "yes", "on"}
         if isinstance(default, int):
             return int(raw)
         if isinstance(default, float):
             return float(raw)
     except ValueError as exc:
-        raise SettingsError(f"GATEWAY_{name.upper()} must be a number") from exc
-    return raw
+        raise SettingsError(f"{given.variable} must be a number") from exc
+    return given.raw

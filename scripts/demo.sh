@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make demo`: the sandbox (imitation of the three upstreams) and the gateway in the dev profile, together.
+# `make demo`: the sandbox (imitation of every upstream) and the gateway in the dev profile, together.
 # Ctrl-C stops both.
 set -euo pipefail
 PY=${1:-.venv/bin/python}
@@ -38,8 +38,14 @@ if [[ ! -s "$DEMO_DIR/demo-key" || ! -s "$DEMO_DIR/keys.json" ]]; then
 fi
 DEMO_KEY=$(cat "$DEMO_DIR/demo-key")
 
+# Every upstream of the catalog at the sandbox: GATEWAY_<NAME>_URL (an upstream whose URL is not set is never asked).
+URL_VARIABLES=$("$PY" -c 'from gateway.settings import url_variable; from gateway.upstreams.catalog import SPECS
+print(" ".join(url_variable(spec.name) for spec in SPECS))')
+for variable in $URL_VARIABLES; do
+  export "$variable=$SANDBOX_URL"
+done
+
 GATEWAY_PROFILE=dev GATEWAY_KEYS_FILE="$DEMO_DIR/keys.json" \
-GATEWAY_ITA_URL="$SANDBOX_URL" GATEWAY_CANADA_URL="$SANDBOX_URL" GATEWAY_SAM_URL="$SANDBOX_URL" \
 GATEWAY_ITA_API_KEY="${GATEWAY_ITA_API_KEY:-ita-sandbox-key}" \
 GATEWAY_SAM_API_KEY="${GATEWAY_SAM_API_KEY:-sam-sandbox-key}" \
 GATEWAY_PORT="$GATEWAY_PORT" \

@@ -16,7 +16,8 @@ _samples_missing: list[str] = []
 
 
 def samples_root() -> Path:
-    return Path(os.environ.get("GATEWAY_SAMPLES_DIR", REPO_ROOT.parent / "shared" / "upstream-samples")).resolve()
+    """UPSTREAM_SAMPLES_DIR (outside the GATEWAY_ prefix, which the settings own), else ../shared/upstream-samples."""
+    return Path(os.environ.get("UPSTREAM_SAMPLES_DIR") or REPO_ROOT.parent / "shared" / "upstream-samples").resolve()
 
 
 @pytest.fixture(scope="session")
@@ -25,7 +26,7 @@ def samples_dir() -> Path:
     root = samples_root()
     if root.is_dir():
         return root
-    message = f"recorded upstream samples not found at {root} (set GATEWAY_SAMPLES_DIR)"
+    message = f"recorded upstream samples not found at {root} (set UPSTREAM_SAMPLES_DIR)"
     if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
         pytest.fail(message)
     _samples_missing.append(message)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -10,20 +11,25 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 
-REDIS_URL = "redis://127.0.0.1:6379/0"
+# The tests' shared Redis; TEST_REDIS_URL (outside the GATEWAY_ prefix, which the settings own) overrides it.
+REDIS_URL = os.environ.get("TEST_REDIS_URL") or "redis://127.0.0.1:6379/0"
 
 
 def require_redis() -> str:
+    """REDIS_URL, once it answers PING; the test fails (never skips) when it does not."""
+    address = urlsplit(REDIS_URL)
+    host, port = address.hostname or "127.0.0.1", address.port or 6379
     try:
-        with socket.create_connection(("127.0.0.1", 6379), timeout=1) as conn:
+        with socket.create_connection((host, port), timeout=1) as conn:
             conn.sendall(b"PING\r\n")
             if not conn.recv(16).startswith(b"+PONG"):
-                pytest.fail("127.0.0.1:6379 does not answer PING like Redis")
+                pytest.fail(f"{host}:{port} does not answer PING like Redis")
     except OSError as exc:
-        pytest.fail(f"these tests need the real Redis at 127.0.0.1:6379 ({exc}); start it, they never skip")
+        pytest.fail(f"these tests need the real Redis at {host}:{port} ({exc}); start it, they never skip")
     return REDIS_URL
 
 

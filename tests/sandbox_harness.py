@@ -12,6 +12,9 @@ from aiohttp import web
 from sandbox.app import create_app
 from sandbox.settings import SandboxSettings
 
+# The keys the sandbox accepts, by the name of the gateway credential they stand for (SAM's allows 1,000 calls a day).
+SANDBOX_API_KEYS = {"ita": "ita-sandbox-key", "sam": "sam-sandbox-key"}
+
 
 class RunningSandbox:
     def __init__(self, base_url: str, session: aiohttp.ClientSession, app: web.Application) -> None:

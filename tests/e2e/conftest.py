@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from typing import Any
@@ -13,8 +13,10 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from gateway.app import create_app
-from gateway.settings import Settings
-from tests.sandbox_harness import RunningSandbox
+from gateway.settings import CredentialSettings, Settings, UpstreamSettings, default_credentials, default_upstreams
+from gateway.upstreams.catalog import SPECS
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
+from tests.sandbox_harness import SANDBOX_API_KEYS, RunningSandbox
 
 GatewayFactory = Callable[..., Awaitable[httpx.AsyncClient]]
 GENEROUS_ANONYMOUS_TIER = json.dumps(
@@ -29,14 +31,24 @@ GENEROUS_ANONYMOUS_TIER = json.dumps(
 )
 
 
-def gateway_settings(sandbox: RunningSandbox, **overrides: Any) -> Settings:
+def gateway_settings(
+    sandbox: RunningSandbox,
+    *,
+    specs: tuple[UpstreamSpec, ...] = SPECS,
+    quotas: Mapping[str, int] | None = None,
+    ttls: Mapping[tuple[str, RecordKind], int] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """A dev-profile gateway with every upstream of `specs` at the sandbox, called with the sandbox's keys.
+
+    `quotas` sets daily quotas by credential name (`{"sam": 2}`), `ttls` cache TTLs by upstream and record kind
+    (`{("canada", RecordKind.TENDER): 0}`); `overrides` replace any other field by name.
+    """
     base = Settings(
         profile="dev",
-        ita_url=sandbox.base_url,
-        canada_url=sandbox.base_url,
-        sam_url=sandbox.base_url,
-        ita_api_key="ita-sandbox-key",
-        sam_api_key="sam-sandbox-key",
+        specs=specs,
+        upstreams=sandbox_upstreams(specs, sandbox.base_url, ttls or {}),
+        credentials=sandbox_credentials(specs, quotas or {}),
         retry_backoff_min_s=0.01,
         retry_backoff_max_s=0.02,
         # Keyless calls are served on an anonymous tier generous enough never to throttle a test by accident;
@@ -45,6 +57,29 @@ def gateway_settings(sandbox: RunningSandbox, **overrides: Any) -> Settings:
         tiers=GENEROUS_ANONYMOUS_TIER,
     )
     return replace(base, **overrides)
+
+
+def sandbox_upstreams(
+    specs: tuple[UpstreamSpec, ...], url: str, ttls: Mapping[tuple[str, RecordKind], int]
+) -> dict[str, UpstreamSettings]:
+    """Every upstream at `url` with its default TTLs, but for `ttls`."""
+    upstreams = default_upstreams(specs, url)
+    for (name, kind), ttl_s in ttls.items():
+        upstream = upstreams[name]
+        assert kind in upstream.ttl_s, f"upstream {name} serves no {kind.value} records"
+        upstreams[name] = replace(upstream, ttl_s={**upstream.ttl_s, kind: ttl_s})
+    return upstreams
+
+
+def sandbox_credentials(specs: tuple[UpstreamSpec, ...], quotas: Mapping[str, int]) -> dict[str, CredentialSettings]:
+    """Every credential with the sandbox's key and its default daily quota, but for `quotas`."""
+    credentials = {
+        name: replace(credential, api_key=SANDBOX_API_KEYS.get(name, ""))
+        for name, credential in default_credentials(specs).items()
+    }
+    for name, quota in quotas.items():
+        credentials[name] = replace(credentials[name], daily_quota=quota)
+    return credentials
 
 
 @pytest.fixture

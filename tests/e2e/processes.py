@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -14,6 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from gateway.settings import api_key_variable, daily_quota_variable, field_variable, ttl_variable, url_variable
+from gateway.upstreams.catalog import SPECS
+from gateway.upstreams.spec import RecordKind
+from tests.sandbox_harness import SANDBOX_API_KEYS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
@@ -37,11 +43,15 @@ class GatewayProcess:
         return f"http://127.0.0.1:{self.port}"
 
 
-def wait_for_health(url: str, process: subprocess.Popen[bytes], timeout_s: float = START_TIMEOUT_S) -> None:
+def wait_for_health(
+    url: str, process: subprocess.Popen[bytes], timeout_s: float = START_TIMEOUT_S, stderr: Path | None = None
+) -> None:
+    """Wait until `url` answers 200; fail (with the tail of `stderr` when given) if `process` exits first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{process.args!r} exited with {process.returncode} before answering {url}")
+            said = stderr.read_text(errors="replace")[-2000:].strip() if stderr is not None else ""
+            pytest.fail(f"{process.args!r} exited with {process.returncode} before answering {url}: {said}")
         try:
             if httpx.get(url, timeout=1.0).status_code == 200:
                 return
@@ -67,19 +77,24 @@ def without_gateway_settings() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("GATEWAY_")}
 
 
-def gateway_environment(sandbox_url: str, **settings: str) -> dict[str, str]:
-    """GATEWAY_* settings of a dev-profile gateway in front of the sandbox at `sandbox_url`, keyed callers only;
-    `settings` add or override settings by name (`redis_url="..."` -> GATEWAY_REDIS_URL)."""
-    defaults = {
-        "profile": "dev",
-        "anonymous_tier_enabled": "false",
-        "ita_url": sandbox_url,
-        "canada_url": sandbox_url,
-        "sam_url": sandbox_url,
-        "sam_api_key": "sam-sandbox-key",
-        "ita_api_key": "ita-sandbox-key",
-    }
-    return {f"GATEWAY_{name.upper()}": value for name, value in {**defaults, **settings}.items()}
+def gateway_environment(
+    sandbox_url: str,
+    *,
+    quotas: Mapping[str, int] | None = None,
+    ttls: Mapping[tuple[str, RecordKind], int] | None = None,
+    **settings: str,
+) -> dict[str, str]:
+    """GATEWAY_* settings of a dev-profile gateway in front of the sandbox at `sandbox_url`, keyed callers only: every
+    upstream of the catalog at the sandbox, called with the sandbox's keys. `quotas` sets daily quotas by credential
+    name, `ttls` cache TTLs by upstream and record kind; `settings` add or override fields by name
+    (`redis_url="..."` -> GATEWAY_REDIS_URL)."""
+    environment = {url_variable(spec.name): sandbox_url for spec in SPECS}
+    environment |= {api_key_variable(name): key for name, key in SANDBOX_API_KEYS.items()}
+    fields = {"profile": "dev", "anonymous_tier_enabled": "false", **settings}
+    environment |= {field_variable(name): value for name, value in fields.items()}
+    environment |= {daily_quota_variable(name): str(quota) for name, quota in (quotas or {}).items()}
+    environment |= {ttl_variable(name, kind): str(ttl_s) for (name, kind), ttl_s in (ttls or {}).items()}
+    return environment
 
 
 @contextmanager
@@ -87,19 +102,22 @@ def gateway_process(environment: Mapping[str, str]) -> Iterator[GatewayProcess]:
     """One gateway on a free loopback port; `environment` holds GATEWAY_* settings (ours replace the caller's)."""
     port = free_port()
     env = without_gateway_settings() | {**environment, "GATEWAY_HOST": "127.0.0.1", "GATEWAY_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve"],
-        env=env,
-        cwd=REPO_ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        running = GatewayProcess(port, process)
-        wait_for_health(running.base_url + "/healthz", process)
-        yield running
-    finally:
-        stop(process)
+    with tempfile.TemporaryDirectory(prefix="gateway-process-") as logs:
+        stderr = Path(logs) / "stderr.log"
+        with stderr.open("wb") as sink:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gateway", "serve"],
+                env=env,
+                cwd=REPO_ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+            )
+        try:
+            running = GatewayProcess(port, process)
+            wait_for_health(running.base_url + "/healthz", process, stderr=stderr)
+            yield running
+        finally:
+            stop(process)
 
 
 @contextmanager

@@ -87,8 +87,11 @@ async def _clean(shared: SharedRedis) -> None:
     await shared.client.delete(list(doomed))
 
 
-def replica_environment(sandbox: RunningSandbox, redis_url: str, **settings: str) -> dict[str, str]:
-    return gateway_environment(sandbox.base_url, **{"redis_url": redis_url, "keys_store": "redis", **settings})
+def replica_environment(
+    sandbox: RunningSandbox, redis_url: str, quotas: dict[str, int] | None = None, **settings: str
+) -> dict[str, str]:
+    fields = {"redis_url": redis_url, "keys_store": "redis", **settings}
+    return gateway_environment(sandbox.base_url, quotas=quotas, ttls=None, **fields)
 
 
 def tier(name: str, requests_per_minute: int) -> str:
@@ -148,7 +151,7 @@ async def test_two_replicas_spend_exactly_the_daily_sam_quota_between_them(
     sandbox: RunningSandbox, shared_redis: SharedRedis
 ) -> None:
     key = await shared_redis.create_key("busy")
-    env = replica_environment(sandbox, shared_redis.url, tiers=tier("busy", 1000), sam_daily_quota="10")
+    env = replica_environment(sandbox, shared_redis.url, tiers=tier("busy", 1000), quotas={"sam": 10})
     run = uuid.uuid4().hex[:8]  # the shared cache outlives a run: distinct keywords keep every query a miss
     queries = [
         f'{{ contracts(first: 1, filter: {{sources: [SAM], keywords: "q{run}n{n}"}}) {{ totalCount }} }}'

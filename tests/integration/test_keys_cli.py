@@ -1,18 +1,18 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 from gateway.limits.keys import ApiKeys, FileKeyStore
+from tests.e2e.processes import without_gateway_settings
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def _cli(keys_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "GATEWAY_KEYS_FILE": str(keys_file), "GATEWAY_KEYS_STORE": "file"}
+    env = {**without_gateway_settings(), "GATEWAY_KEYS_FILE": str(keys_file), "GATEWAY_KEYS_STORE": "file"}
     return subprocess.run(
         [sys.executable, "-m", "gateway", "keys", *args],
         cwd=REPO,
@@ -59,7 +59,7 @@ def test_create_list_revoke(tmp_path: Path) -> None:
 
 def test_concurrent_cli_calls_never_lose_a_key(tmp_path: Path) -> None:
     keys_file = tmp_path / "keys.json"
-    env = {**os.environ, "GATEWAY_KEYS_FILE": str(keys_file)}
+    env = {**without_gateway_settings(), "GATEWAY_KEYS_FILE": str(keys_file)}
     command = [sys.executable, "-m", "gateway", "keys", "create", "--tier", "free", "--owner"]
     calls = [
         subprocess.Popen([*command, f"owner-{n}"], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True)

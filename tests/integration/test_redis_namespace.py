@@ -18,7 +18,7 @@ from gateway.errors import UpstreamQuotaExceeded
 from gateway.limits.keys import ApiKeys, redis_client
 from gateway.limits.limiter import RateLimiter
 from gateway.limits.quota import QuotaGuard
-from gateway.settings import Settings, Tier
+from gateway.settings import CredentialSettings, Settings, Tier, default_credentials
 from tests.redis_harness import private_redis, require_redis, unique_namespace
 
 THREE_A_MINUTE = Tier("three", requests_per_minute=3, burst=3, cost_per_hour=1_000, max_query_cost=100)
@@ -27,7 +27,8 @@ PARTS = ("ratelimit:", "quota:", "apikeys:", "cache:", "apq:")
 
 
 def _settings(url: str, namespace: str) -> Settings:
-    settings = Settings(redis_url=url, redis_namespace=namespace, keys_store="redis", sam_daily_quota=2)
+    quotas = {**default_credentials(), "sam": CredentialSettings(daily_quota=2)}
+    settings = Settings(redis_url=url, redis_namespace=namespace, keys_store="redis", credentials=quotas)
     settings.validate()
     return settings
 
