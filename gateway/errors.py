@@ -71,3 +71,9 @@ class UpstreamQuotaExceeded(UpstreamError):
     def __init__(self, upstream: str, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(upstream, message, retryAfter=retry_after_s)
         self.retry_after_s = retry_after_s
+
+
+class MirrorNotReady(UpstreamError):
+    """A mirror upstream has no snapshot of the feeds a query needs yet (its first refresh is under way or failing)."""
+
+    code = "MIRROR_NOT_READY"

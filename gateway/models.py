@@ -10,6 +10,8 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+MAX_PAGE_SIZE = 100  # records in one page of any list (`first`), and in one upstream page the gateway asks for
+
 
 class Language(Enum):
     EN = "en"
@@ -73,6 +75,16 @@ class Page(Generic[T]):
 
 
 @dataclass(frozen=True)
+class KeysetPage(Generic[T]):
+    """One page read after a keyset cursor: its items, the real total of matches, and the cursor after its last
+    item (None when nothing follows). Paging on with `after` never repeats an item whose sort key did not change."""
+
+    items: tuple[T, ...]
+    total: int
+    after: str | None
+
+
+@dataclass(frozen=True)
 class SourceMetadata:
     """ITA's `sources_used` entry: when a lead source last changed and was last imported."""
 
@@ -121,6 +133,54 @@ class Lead:
 
 
 @dataclass(frozen=True)
+class Classification:
+    """A commodity code of a Canadian notice: `scheme` GSIN or UNSPSC, the code, its published description."""
+
+    scheme: str
+    code: str
+    description: LocalizedText | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    name: str | None
+    email: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class NoticeDetails:
+    """What a CanadaBuys notice (tender or award) publishes beyond the fields every source shares.
+
+    `amendment` is the amendment number read as a number (`000` -> 0; `T01`/`S01` -> 1); a mirror keeps the latest
+    amendment of each notice. `procurement_categories` are codes (CNST, GD, SRV, SRVTGD). `start` and `end` are the
+    expected contract period of a tender, the contract period of an award.
+    """
+
+    amendment: int | None = None
+    solicitation_number: str | None = None
+    published: date | None = None
+    amended: date | None = None
+    status: LocalizedText | None = None
+    notice_type: LocalizedText | None = None
+    procurement_method: LocalizedText | None = None
+    selection_criteria: LocalizedText | None = None
+    limited_tendering_reason: LocalizedText | None = None
+    procurement_categories: tuple[str, ...] = ()
+    trade_agreements: tuple[LocalizedText, ...] = ()
+    unspscs: tuple[str, ...] = ()
+    classifications: tuple[Classification, ...] = ()
+    description: LocalizedText | None = None
+    end_users: LocalizedText | None = None
+    contact: Contact | None = None
+    attachments: tuple[str, ...] = ()
+    start: date | None = None
+    end: date | None = None
+    instrument_type: LocalizedText | None = None
+    amendment_type: LocalizedText | None = None
+
+
+@dataclass(frozen=True)
 class Tender:
     reference: str
     solicitation_number: str | None
@@ -131,6 +191,10 @@ class Tender:
     delivery_regions: tuple[str, ...] = ()
     opportunity_regions: tuple[str, ...] = ()
     closing_date: date | None = None
+    # The closing moment in UTC. CanadaBuys publishes closing times without an offset; they are read as a fixed
+    # UTC-05:00 (Eastern Standard Time all year, as measured on the live feed), so `closing_date` is that local date.
+    closing_at: datetime | None = None
+    notice: NoticeDetails | None = None  # CanadaBuys notices only
 
 
 @dataclass(frozen=True)
@@ -176,6 +240,7 @@ class Contract:
     place_of_performance: Country | None = None
     url: LocalizedText | None = None
     last_modified: datetime | None = None
+    notice: NoticeDetails | None = None  # CanadaBuys award notices and contract history only
 
 
 @dataclass(frozen=True)
@@ -217,6 +282,11 @@ class TenderQuery:
     delivery_regions: tuple[str, ...] = ()
     opportunity_regions: tuple[str, ...] = ()
     closing: DateRange | None = None
+    unspscs: tuple[str, ...] = ()  # code prefixes
+    buyer: str | None = None  # a part of the buyer's name, in either language
+    notice_types: tuple[str, ...] = ()
+    procurement_categories: tuple[str, ...] = ()
+    trade_agreements: tuple[str, ...] = ()  # names or abbreviations (CFTA, WTO GPA)
 
 
 @dataclass(frozen=True)
@@ -238,6 +308,10 @@ class ContractQuery:
     fiscal_year: int | None = None
     award_or_idv: str | None = None
     place_of_performance_state: str | None = None
+    unspscs: tuple[str, ...] = ()  # code prefixes
+    notice_types: tuple[str, ...] = ()
+    procurement_categories: tuple[str, ...] = ()
+    trade_agreements: tuple[str, ...] = ()  # names or abbreviations (CFTA, WTO GPA)
 
 
 @dataclass(frozen=True)

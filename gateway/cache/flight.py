@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -24,12 +24,12 @@ class SingleFlight(Generic[T]):
     """
 
     def __init__(self) -> None:
-        self._flights: dict[str, _Flight[T]] = {}
+        self._flights: dict[Hashable, _Flight[T]] = {}
 
     def __len__(self) -> int:
         return len(self._flights)
 
-    async def run(self, key: str, work: Callable[[], Awaitable[T]]) -> T:
+    async def run(self, key: Hashable, work: Callable[[], Awaitable[T]]) -> T:
         flight = self._flights.get(key)
         if flight is None:
             flight = _Flight(asyncio.ensure_future(work()))
@@ -44,12 +44,12 @@ class SingleFlight(Generic[T]):
                 self._forget(key, flight.task)  # a caller arriving while it unwinds starts afresh
                 flight.task.cancel()
 
-    def _forget(self, key: str, task: asyncio.Task[T]) -> None:
+    def _forget(self, key: Hashable, task: asyncio.Task[T]) -> None:
         current = self._flights.get(key)
         if current is not None and current.task is task:
             del self._flights[key]
 
-    def _land(self, key: str, task: asyncio.Task[T]) -> None:
+    def _land(self, key: Hashable, task: asyncio.Task[T]) -> None:
         self._forget(key, task)
         if not task.cancelled():
             task.exception()  # retrieved here so that work nobody waits for any more is not reported as lost

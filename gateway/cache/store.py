@@ -4,6 +4,9 @@ Keys are built from the upstream, the path and the sorted public parameters (cre
 transport, so they can never reach a key). Values are the upstream's decoded JSON, stored serialised, so a caller
 that changes what it was given changes nothing in the cache. An entry is fresh for `ttl_s`; after that it is fetched
 again, and kept for `stale_for_s` more to answer (status STALE) when that fetch raises an UpstreamError.
+
+What `fetch` raises is never stored. An answer it returns is stored unless `store_if` says no: such an answer is
+handed (status MISS) to every caller waiting on that fetch, and is not a `fetch_errors` event.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from gateway.redis import RedisOutage
 from gateway.settings import Settings
 
 Fetch = Callable[[], Awaitable[object]]
+StoreIf = Callable[[object], bool]
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -117,14 +121,18 @@ def cache_key(upstream: str, path: str, params: Mapping[str, str]) -> str:
 
 
 class ResponseCache(Protocol):
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached: ...
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached: ...
 
 
 class NoCache:
     """Always asks the upstream (for tests and for turning caching off)."""
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
-        del ttl_s, stale_for_s
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached:
+        del ttl_s, stale_for_s, store_if
         return _report(key, Cached(await fetch(), CacheStatus.BYPASS))
 
 
@@ -136,6 +144,20 @@ _EVENT_OF_STATUS: dict[CacheStatus, CacheEvent] = {
 }
 
 
+@dataclass(frozen=True)
+class _Refresh:
+    """One call's fetch and its storage terms."""
+
+    fetch: Fetch
+    ttl_s: int
+    stale_for_s: int
+    store_if: StoreIf | None
+
+    @property
+    def keep_for_s(self) -> int:
+        return self.ttl_s + self.stale_for_s
+
+
 class _StoreCache(ABC):
     """get_or_fetch over a store: fresh hit, else one fetch per key in this process, stale-if-error on failure."""
 
@@ -144,10 +166,12 @@ class _StoreCache(ABC):
         self._clock = clock
         self._flights: SingleFlight[Cached] = SingleFlight()
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached:
         known = await self._read(key, ttl_s + stale_for_s)
         cached = self._fresh(known, ttl_s) or await self._flights.run(
-            key, lambda: self._refresh(key, fetch, known, ttl_s, stale_for_s)
+            key, lambda: self._refresh(key, _Refresh(fetch, ttl_s, stale_for_s, store_if), known)
         )
         self.stats.record(_EVENT_OF_STATUS[cached.status], key)
         return _report(key, cached)
@@ -159,8 +183,8 @@ class _StoreCache(ABC):
     async def _write(self, key: str, value: object, stored_at: float, keep_for_s: int) -> None:
         """Raises TypeError or ValueError when `value` is not JSON."""
 
-    async def _refresh(self, key: str, fetch: Fetch, known: Entry | None, ttl_s: int, stale_for_s: int) -> Cached:
-        return await self._fetch_and_store(key, fetch, known, ttl_s, stale_for_s)
+    async def _refresh(self, key: str, refresh: _Refresh, known: Entry | None) -> Cached:
+        return await self._fetch_and_store(key, refresh, known)
 
     def _fresh(self, entry: Entry | None, ttl_s: int) -> Cached | None:
         if entry is None:
@@ -168,24 +192,22 @@ class _StoreCache(ABC):
         age_s = entry.age_s(self._clock())
         return Cached(entry.value, CacheStatus.HIT, age_s, entry.entry_id) if age_s < ttl_s else None
 
-    async def _fetch_and_store(
-        self, key: str, fetch: Fetch, known: Entry | None, ttl_s: int, stale_for_s: int
-    ) -> Cached:
+    async def _fetch_and_store(self, key: str, refresh: _Refresh, known: Entry | None) -> Cached:
         try:
-            value = await fetch()
+            value = await refresh.fetch()
         except UpstreamError:
             self.stats.record("fetch_errors", key)
             if known is not None:
                 age_s = known.age_s(self._clock())
-                if age_s < ttl_s + stale_for_s:
+                if age_s < refresh.keep_for_s:
                     return Cached(known.value, CacheStatus.STALE, age_s, known.entry_id)
             raise
         except Exception:
             self.stats.record("fetch_errors", key)
             raise
-        if ttl_s + stale_for_s > 0:
+        if refresh.keep_for_s > 0 and (refresh.store_if is None or refresh.store_if(value)):
             try:
-                await self._write(key, value, self._clock(), ttl_s + stale_for_s)
+                await self._write(key, value, self._clock(), refresh.keep_for_s)
             except (TypeError, ValueError) as error:
                 logger.warning("not caching %s: the value is not JSON (%s)", key, error)
         return Cached(value, CacheStatus.MISS)
@@ -226,11 +248,9 @@ class MemoryCache(_StoreCache):
         self._sizes.clear()
         self._bytes = 0
 
-    async def _refresh(self, key: str, fetch: Fetch, known: Entry | None, ttl_s: int, stale_for_s: int) -> Cached:
-        latest = await self._read(key, ttl_s + stale_for_s)  # a flight for this key may have landed meanwhile
-        return self._fresh(latest, ttl_s) or await self._fetch_and_store(
-            key, fetch, latest or known, ttl_s, stale_for_s
-        )
+    async def _refresh(self, key: str, refresh: _Refresh, known: Entry | None) -> Cached:
+        latest = await self._read(key, refresh.keep_for_s)  # a flight for this key may have landed meanwhile
+        return self._fresh(latest, refresh.ttl_s) or await self._fetch_and_store(key, refresh, latest or known)
 
     async def _read(self, key: str, keep_for_s: int) -> Entry | None:
         if key not in self._sizes:
@@ -339,24 +359,24 @@ class RedisCache(_StoreCache):
     def lock_key(self, key: str) -> str:
         return f"{self._namespace}:lock:{key}"
 
-    async def _refresh(self, key: str, fetch: Fetch, known: Entry | None, ttl_s: int, stale_for_s: int) -> Cached:
+    async def _refresh(self, key: str, refresh: _Refresh, known: Entry | None) -> Cached:
         token = secrets.token_hex(16)
         holding = False
         give_up_at = self._monotonic() + self._lock_wait_s
         try:
             while True:
                 holding = await self._try_lock(key, token)
-                latest = await self._read(key, ttl_s + stale_for_s)
+                latest = await self._read(key, refresh.keep_for_s)
                 known = latest or known
-                fresh = self._fresh(latest, ttl_s)
+                fresh = self._fresh(latest, refresh.ttl_s)
                 if fresh is not None:
                     return fresh
                 if holding or self.outage.down or self._monotonic() >= give_up_at:
                     break
                 await self._sleep(self._lock_poll_s)
-            return await self._fetch_and_store(key, fetch, known, ttl_s, stale_for_s)
+            return await self._fetch_and_store(key, refresh, known)
         except _RedisUnavailable:
-            return await self._fetch_and_store(key, fetch, known, ttl_s, stale_for_s)
+            return await self._fetch_and_store(key, refresh, known)
         finally:
             if holding:
                 await self._release_lock(key, token)

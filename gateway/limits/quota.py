@@ -1,10 +1,13 @@
-"""The guard over the gateway's OWN upstream keys: calls per UTC calendar day, exact across replicas.
+"""The guard over the gateway's OWN upstream keys: calls per credential per UTC calendar day, exact across replicas.
 
-Each call is one atomic Redis `INCR <prefix><upstream>:<YYYY-MM-DD>` (with `EXPIRE` 48 h, in the same MULTI; the
-prefix is `<redis_namespace>:quota:`, so `gateway:quota:sam:2026-11-25` by default), or a dict entry for one
-process. A call that pushes the counter over the quota is refused with UpstreamQuotaExceeded and `retry_after_s` =
-seconds until 00:00 UTC. `pause(upstream, seconds)` (an upstream answered 429 / quota spent) refuses calls on every
-replica until it ends (`<prefix><upstream>:paused-until`).
+Quotas are per credential (`CredentialSpec.name`), not per upstream: upstreams that share a key (SAM's APIs) share its
+daily allowance, and an upstream called without a credential is not counted. Each call is one atomic Redis
+`INCR <prefix><credential>:<YYYY-MM-DD>` (with `EXPIRE` 48 h, in the same MULTI; the prefix is
+`<redis_namespace>:quota:`, so `gateway:quota:sam:2026-11-25` by default), or a dict entry for one process. A call that
+pushes the counter over the quota is refused with UpstreamQuotaExceeded and `retry_after_s` = seconds until 00:00 UTC.
+`pause(credential, seconds)` (an upstream answered 429 / quota spent) refuses calls with that key on every replica
+until it ends (`<prefix><credential>:paused-until`). Errors name the upstream that was to be called (by default the
+credential's name).
 
 If Redis fails or times out the guard FAILS CLOSED: `acquire` raises UpstreamUnavailable (code UPSTREAM_UNAVAILABLE,
 "quota counter unreachable"), because an uncounted call could spend the key's daily allowance; it leaves Redis alone
@@ -53,7 +56,7 @@ class QuotaGuard:
         timeout_s: float = 0.5,
         retry_storage_after_s: float = 1.0,
     ) -> None:
-        """`daily_quotas` maps upstream name -> calls per UTC day; 0 or absent means no quota."""
+        """`daily_quotas` maps credential name -> calls per UTC day; 0 or absent means no quota."""
         self._quotas = {name: quota for name, quota in daily_quotas.items() if quota > 0}
         self._redis = redis
         self._prefix = prefix
@@ -90,64 +93,67 @@ class QuotaGuard:
         if self._redis is not None:
             self._redis.connection_pool.disconnect()
 
-    async def acquire(self, upstream: str) -> None:
-        """Spends one call of today's quota, or raises UpstreamQuotaExceeded / UpstreamUnavailable."""
-        quota = self._quotas.get(upstream)
+    async def acquire(self, credential: str, *, upstream: str | None = None) -> None:
+        """Spends one call of today's quota of `credential`, or raises UpstreamQuotaExceeded / UpstreamUnavailable."""
+        quota = self._quotas.get(credential)
         if quota is None:
             return
+        named = upstream or credential
         now = self._now()
-        paused_for = await self._paused_for(upstream, now)
+        paused_for = await self._paused_for(credential, named, now)
         if paused_for:
             raise UpstreamQuotaExceeded(
-                upstream, f"{upstream} asked the gateway to pause its calls; retry later", retry_after_s=paused_for
+                named, f"{named} asked the gateway to pause its calls; retry later", retry_after_s=paused_for
             )
-        count = await self._increment(upstream, now)
+        count = await self._increment(credential, named, now)
         if count > quota:
             raise UpstreamQuotaExceeded(
-                upstream,
-                f"the gateway's daily {upstream} quota ({quota} calls) is spent until 00:00 UTC",
+                named,
+                f"the gateway's daily {credential} quota ({quota} calls) is spent until 00:00 UTC",
                 retry_after_s=seconds_until_utc_midnight(now),
             )
 
-    async def remaining(self, upstream: str) -> int | None:
-        """Calls left today; None when the upstream has no quota or the counter is unreachable."""
-        quota = self._quotas.get(upstream)
+    async def remaining(self, credential: str) -> int | None:
+        """Calls left today with `credential`; None when it has no quota or the counter is unreachable."""
+        quota = self._quotas.get(credential)
         if quota is None:
             return None
-        key = self._key(upstream, self._now())
+        key = self._key(credential, self._now())
         if self._redis is None:
-            return max(0, quota - self._counts.get((upstream, key), 0))
+            return max(0, quota - self._counts.get((credential, key), 0))
         try:
-            raw = await self._redis_call(upstream, self._redis.get(key))
+            raw = await self._redis_call(credential, credential, self._redis.get(key))
         except UpstreamUnavailable:
             return None
         return max(0, quota - int(raw or 0))
 
-    async def pause(self, upstream: str, seconds: float) -> None:
-        """Refuses calls to `upstream` for `seconds` (its 429 / Retry-After), on every replica when shared."""
+    async def pause(self, credential: str, seconds: float, *, upstream: str | None = None) -> None:
+        """Refuses calls with `credential` for `seconds` (an upstream's 429 / Retry-After), on every replica."""
         until = self._now() + timedelta(seconds=max(1.0, seconds))
         if self._redis is None:
-            self._paused_until[upstream] = max(until, self._paused_until.get(upstream, until))
+            self._paused_until[credential] = max(until, self._paused_until.get(credential, until))
             return
         await self._redis_call(
-            upstream,
-            self._redis.set(
-                f"{self._prefix}{upstream}:paused-until", until.isoformat(), px=math.ceil(max(1.0, seconds) * 1000)
-            ),
+            credential,
+            upstream or credential,
+            self._redis.set(self._paused_key(credential), until.isoformat(), px=math.ceil(max(1.0, seconds) * 1000)),
         )
 
     def _now(self) -> datetime:
         now = self._clock()
         return now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
 
-    def _key(self, upstream: str, now: datetime) -> str:
-        return f"{self._prefix}{upstream}:{now.date().isoformat()}"
+    def _key(self, credential: str, now: datetime) -> str:
+        return f"{self._prefix}{credential}:{now.date().isoformat()}"
 
-    async def _increment(self, upstream: str, now: datetime) -> int:
-        key = self._key(upstream, now)
+    def _paused_key(self, credential: str) -> str:
+        return f"{self._prefix}{credential}:paused-until"
+
+    async def _increment(self, credential: str, upstream: str, now: datetime) -> int:
+        key = self._key(credential, now)
         if self._redis is None:
             self._drop_past_days(now)
-            count = self._counts[upstream, key] = self._counts.get((upstream, key), 0) + 1
+            count = self._counts[credential, key] = self._counts.get((credential, key), 0) + 1
             return count
         redis = self._redis
 
@@ -158,13 +164,13 @@ class QuotaGuard:
                 count, _ = await pipe.execute()
             return int(count)
 
-        return await self._redis_call(upstream, incr_with_expiry())
+        return await self._redis_call(credential, upstream, incr_with_expiry())
 
-    async def _paused_for(self, upstream: str, now: datetime) -> int:
+    async def _paused_for(self, credential: str, upstream: str, now: datetime) -> int:
         if self._redis is None:
-            until = self._paused_until.get(upstream)
+            until = self._paused_until.get(credential)
         else:
-            raw = await self._redis_call(upstream, self._redis.get(f"{self._prefix}{upstream}:paused-until"))
+            raw = await self._redis_call(credential, upstream, self._redis.get(self._paused_key(credential)))
             until = datetime.fromisoformat(raw) if raw else None
         if until is None or until <= now:
             return 0
@@ -175,14 +181,15 @@ class QuotaGuard:
         for stale in [entry for entry in self._counts if not entry[1].endswith(today)]:
             del self._counts[stale]
 
-    async def _redis_call(self, upstream: str, operation: Awaitable[_T]) -> _T:
+    async def _redis_call(self, credential: str, upstream: str, operation: Awaitable[_T]) -> _T:
         try:
             return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
         except RedisUnreachable as unreachable:
-            raise _counter_unreachable(upstream) from unreachable.__cause__
+            raise _counter_unreachable(credential, upstream) from unreachable.__cause__
 
 
-def _counter_unreachable(upstream: str) -> UpstreamUnavailable:
+def _counter_unreachable(credential: str, upstream: str) -> UpstreamUnavailable:
     return UpstreamUnavailable(
-        upstream, f"the gateway's {upstream} quota counter is unreachable; {upstream} calls are paused until it is back"
+        upstream,
+        f"the gateway's {credential} quota counter is unreachable; {upstream} calls are paused until it is back",
     )

@@ -12,7 +12,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
@@ -38,8 +38,12 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Credentials:
-    query: Mapping[str, str] | None = None
-    headers: Mapping[str, str] | None = None
+    """What the transport adds to every call: the key as query parameters or headers (never in a cache key or an
+    error), and the name of the credential whose daily quota each call spends (None: calls are not counted)."""
+
+    query: Mapping[str, str] | None = field(default=None, repr=False)
+    headers: Mapping[str, str] | None = field(default=None, repr=False)
+    name: str | None = None
 
 
 def open_session(settings: Settings) -> aiohttp.ClientSession:
@@ -134,8 +138,9 @@ class UpstreamHttp:
         if budget_s <= 0:
             raise UpstreamTimeout(self.upstream, f"{self.upstream} was not asked: the request deadline had passed")
         query = {**params, **(self._credentials.query or {})}
-        if self._quota_guard is not None:  # spends one of the gateway's own daily calls, on every replica
-            await self._quota_guard.acquire(self.upstream)
+        quota = self._credentials.name
+        if self._quota_guard is not None and quota is not None:  # one of the key's daily calls, on every replica
+            await self._quota_guard.acquire(quota, upstream=self.upstream)
         self.calls += 1
         try:
             async with asyncio.timeout(budget_s):
@@ -163,11 +168,12 @@ class UpstreamHttp:
             ) from None
 
     async def _pause_everywhere(self, retry_after_s: int | None) -> None:
-        """The upstream said 429 with Retry-After: every replica sharing the quota guard waits as long."""
-        if self._quota_guard is None or not retry_after_s:
+        """The upstream said 429 with Retry-After: every replica (and every upstream) using the key waits as long."""
+        quota = self._credentials.name
+        if self._quota_guard is None or quota is None or not retry_after_s:
             return
         with contextlib.suppress(UpstreamUnavailable):  # the counter is down: this process still pauses (_decode)
-            await self._quota_guard.pause(self.upstream, retry_after_s)
+            await self._quota_guard.pause(quota, retry_after_s, upstream=self.upstream)
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, up to one byte more than the gateway reads (StreamReader.read(n) returns what is buffered)."""

@@ -1,84 +1,174 @@
-"""The upstream clients of one gateway process, opened together in the app's lifespan."""
+"""The registry: every declared upstream of one gateway process, derived from `settings.specs` and opened together
+in the app's lifespan.
+
+For each spec: its client class (`spec.client`, "package.module:Class"), checked to implement the protocol of every
+record kind it declares; for a CONFIGURED upstream (its URL is set) one pooled session and transport, called with its
+credential (`spec.credential`: a query parameter or a header, only when the key is set), and the client opened as
+`Client(spec, fetch)` over the shared fetch path. An upstream that is not configured has no client and no transport,
+and is never asked.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import importlib
+import inspect
+from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from typing import cast
 
 from gateway.cache.store import ResponseCache
 from gateway.limits.quota import QuotaGuard
-from gateway.settings import Settings
+from gateway.settings import Settings, UpstreamSettings
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
-from gateway.upstreams.canada import adapter as canada
-from gateway.upstreams.ita import adapter as ita
-from gateway.upstreams.sam import adapter as sam
-from gateway.upstreams.spec import RecordKind
+from gateway.upstreams.client import (
+    PROTOCOL_OF_KIND,
+    AwardFamilyClient,
+    ContractClient,
+    LeadClient,
+    TenderClient,
+)
+from gateway.upstreams.fetch import UpstreamFetch
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
+
+
+class UpstreamDeclarationError(TypeError):
+    """A spec names a client class that cannot be loaded or does not implement the protocols of its kinds."""
 
 
 @dataclass(frozen=True)
+class Upstream:
+    spec: UpstreamSpec
+    settings: UpstreamSettings
+    client: object | None  # None when not configured; else implements the protocols of spec.kinds
+    http: UpstreamHttp | None  # the transport: .breaker (state, last_success, last_failure), .pause_remaining_s()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def configured(self) -> bool:
+        return self.client is not None
+
+
 class Upstreams:
-    leads: ita.TradeLeadsClient
-    canada: canada.CanadaClient
-    sam: sam.ContractAwardsClient
-    transports: Mapping[str, UpstreamHttp]
-    quota_guard: QuotaGuard | None = None  # the gateway's own daily upstream quotas (`sources.quotaRemaining`)
+    """Every declared upstream in catalog order, and the clients of the configured ones, typed by record kind."""
+
+    def __init__(self, upstreams: Iterable[Upstream], *, quota_guard: QuotaGuard | None = None) -> None:
+        self._all = tuple(upstreams)
+        self._by_name = {upstream.name: upstream for upstream in self._all}
+        if len(self._by_name) != len(self._all):
+            raise ValueError("two upstreams share a name")
+        self.quota_guard = quota_guard  # the gateway's own daily quotas per credential (`sources.quotaRemaining`)
+        self._serving = {
+            kind: tuple(u for u in self._all if u.configured and u.spec.serves(kind)) for kind in RecordKind
+        }
+
+    def all(self) -> tuple[Upstream, ...]:
+        """Every declared upstream, configured or not."""
+        return self._all
+
+    def get(self, name: str) -> Upstream | None:
+        return self._by_name.get(name)
+
+    def serving(self, kind: RecordKind) -> tuple[Upstream, ...]:
+        """The configured upstreams that serve `kind`, in catalog order."""
+        return self._serving[kind]
+
+    def leads(self, name: str) -> LeadClient:
+        return cast(LeadClient, self._client(name, RecordKind.LEAD))
+
+    def tenders(self, name: str) -> TenderClient:
+        return cast(TenderClient, self._client(name, RecordKind.TENDER))
+
+    def contracts(self, name: str) -> ContractClient:
+        return cast(ContractClient, self._client(name, RecordKind.CONTRACT))
+
+    def award_families(self, name: str) -> AwardFamilyClient:
+        return cast(AwardFamilyClient, self._client(name, RecordKind.AWARD_FAMILY))
+
+    def _client(self, name: str, kind: RecordKind) -> object:
+        """KeyError unless `name` is configured and serves `kind` (its class was checked when it was opened)."""
+        upstream = self._by_name.get(name)
+        if upstream is None or upstream.client is None or not upstream.spec.serves(kind):
+            raise KeyError(f"no configured upstream {name!r} serving {kind.value} records")
+        return upstream.client
+
+
+def client_class(spec: UpstreamSpec) -> type:
+    """The class `spec.client` names, checked to implement the protocol of each record kind in `spec.kinds`."""
+    module_name, _, class_name = spec.client.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as error:
+        raise UpstreamDeclarationError(
+            f"upstream {spec.name}: cannot load its client {spec.client} ({error})"
+        ) from None
+    if not inspect.isclass(found):
+        raise UpstreamDeclarationError(f"upstream {spec.name}: {spec.client} is not a class")
+    problems = [
+        f"{PROTOCOL_OF_KIND[kind].__name__}.{problem}"
+        for kind in sorted(spec.kinds, key=lambda kind: kind.value)
+        for problem in _unimplemented(found, PROTOCOL_OF_KIND[kind])
+    ]
+    if problems:
+        raise UpstreamDeclarationError(
+            f"upstream {spec.name}: {spec.client} does not implement what it serves: {'; '.join(problems)}"
+        )
+    return found
+
+
+def _unimplemented(cls: type, protocol: type) -> list[str]:
+    """The methods of `protocol` that `cls` lacks, or defines sync where the protocol is async (or vice versa)."""
+    problems = []
+    for name, member in vars(protocol).items():
+        if name.startswith("_") or not inspect.isfunction(member):
+            continue
+        method = getattr(cls, name, None)
+        if method is None or not callable(method):
+            problems.append(f"{name} is missing")
+        elif inspect.iscoroutinefunction(member) != inspect.iscoroutinefunction(method):
+            problems.append(f"{name} must {'' if inspect.iscoroutinefunction(member) else 'not '}be async")
+    return problems
+
+
+def credentials_for(spec: UpstreamSpec, settings: Settings) -> Credentials | None:
+    """How `spec`'s credential is sent (only when its key is set), and the name its calls are counted under."""
+    credential = spec.credential
+    if credential is None:
+        return None
+    key = settings.credential(credential.name).api_key
+    sent = {credential.parameter: key} if key else None
+    if credential.sent_as == "query":
+        return Credentials(query=sent, name=credential.name)
+    return Credentials(headers=sent, name=credential.name)
 
 
 async def open_upstreams(
     settings: Settings, stack: AsyncExitStack, cache: ResponseCache, *, quota_guard: QuotaGuard | None = None
 ) -> Upstreams:
-    """One pooled aiohttp session per upstream, closed by `stack` when the app stops.
+    """Every upstream of `settings.specs`; one pooled aiohttp session per configured one, closed by `stack`.
 
-    `quota_guard` (closed by its opener) counts every real call against the gateway's own daily quotas.
+    `quota_guard` (closed by its opener) counts every real call against the daily quota of its credential.
+    Raises UpstreamDeclarationError when a spec's client class is missing or incomplete (configured or not).
     """
-    sessions = {
-        name: await stack.enter_async_context(open_session(settings)) for name in (ita.NAME, canada.NAME, sam.NAME)
-    }
-    transports = {
-        ita.NAME: UpstreamHttp(
-            ita.NAME,
-            settings.upstream(ita.NAME).url,
-            sessions[ita.NAME],
+    classes = {spec.name: client_class(spec) for spec in settings.specs}
+    upstreams: list[Upstream] = []
+    for spec in settings.specs:
+        upstream_settings = settings.upstream(spec.name)
+        if not upstream_settings.configured:
+            upstreams.append(Upstream(spec, upstream_settings, None, None))
+            continue
+        session = await stack.enter_async_context(open_session(settings))
+        http = UpstreamHttp(
+            spec.name,
+            upstream_settings.url,
+            session,
             settings,
-            credentials=Credentials(headers={"Api-Key": ita_key})
-            if (ita_key := settings.credential("ita").api_key)
-            else None,
+            credentials=credentials_for(spec, settings),
             quota_guard=quota_guard,
-        ),
-        canada.NAME: UpstreamHttp(
-            canada.NAME, settings.upstream(canada.NAME).url, sessions[canada.NAME], settings, quota_guard=quota_guard
-        ),
-        sam.NAME: UpstreamHttp(
-            sam.NAME,
-            settings.upstream(sam.NAME).url,
-            sessions[sam.NAME],
-            settings,
-            credentials=Credentials(query={"api_key": sam_key})
-            if (sam_key := settings.credential("sam").api_key)
-            else None,
-            quota_guard=quota_guard,
-        ),
-    }
-    stale = settings.cache_stale_for_s
-    return Upstreams(
-        leads=ita.TradeLeadsClient(
-            transports[ita.NAME], cache, ttl_s=settings.upstream(ita.NAME).ttl_s[RecordKind.LEAD], stale_for_s=stale
-        ),
-        canada=canada.CanadaClient(
-            transports[canada.NAME],
-            cache,
-            ttl_s=settings.upstream(canada.NAME).ttl_s[RecordKind.TENDER],
-            stale_for_s=stale,
-            contracts_ttl_s=settings.upstream(canada.NAME).ttl_s[RecordKind.CONTRACT],
-        ),
-        sam=sam.ContractAwardsClient(
-            transports[sam.NAME],
-            cache,
-            settings.upstream(sam.NAME).ttl_s[RecordKind.CONTRACT],
-            stale,
-            settings.upstream(sam.NAME).ttl_s[RecordKind.AWARD_FAMILY],
-        ),
-        transports=transports,
-        quota_guard=quota_guard,
-    )
+        )
+        fetch = UpstreamFetch.from_settings(spec, http, cache, settings)
+        upstreams.append(Upstream(spec, upstream_settings, classes[spec.name](spec, fetch), http))
+    return Upstreams(upstreams, quota_guard=quota_guard)

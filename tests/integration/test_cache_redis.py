@@ -1,6 +1,6 @@
 """RedisCache against a real Redis: envelopes, cross-replica single-flight, the fetch lock, outages and recovery.
 
-Needs the shared Redis at 127.0.0.1:6379 (GATEWAY_TEST_REDIS_URL overrides it) and fails when it is absent. The outage
+Needs the shared Redis at 127.0.0.1:6379 (TEST_REDIS_URL overrides it) and fails when it is absent. The outage
 tests start their own `redis-server` on a free port; the shared server is never stopped.
 """
 
@@ -26,7 +26,7 @@ from gateway.cache.store import Cached, CacheStatus, Fetch, RedisCache, cache_ke
 from gateway.errors import UpstreamUnavailable
 from gateway.settings import Settings
 
-REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 KEY = cache_key("sam", "contract-awards/v1/search", {"piid": "X1"})
 
 OpenCache = Callable[..., RedisCache]
@@ -138,6 +138,24 @@ async def test_unreadable_entries_are_misses(open_redis_cache: OpenCache, redis_
     answer = await get(cache, SlowFetch([1]))
 
     assert answer == Cached([1], CacheStatus.MISS)
+
+
+async def test_an_answer_store_if_refuses_is_answered_but_never_written(
+    open_redis_cache: OpenCache, redis_client: redis.asyncio.Redis
+) -> None:
+    cache = open_redis_cache()
+    refused = SlowFetch({"errors": ["not for everyone"]})
+
+    answer = await cache.get_or_fetch(KEY, refused, ttl_s=60, stale_for_s=0, store_if=lambda value: False)
+
+    assert answer == Cached({"errors": ["not for everyone"]}, CacheStatus.MISS)
+    assert not await redis_client.exists(cache.entry_key(KEY))
+    assert not await redis_client.exists(cache.lock_key(KEY))
+    assert cache.stats.total("fetch_errors") == 0
+    kept = SlowFetch({"data": 1})
+    await cache.get_or_fetch(KEY, kept, ttl_s=60, stale_for_s=0, store_if=lambda value: True)
+    assert (await get(cache, kept)).status is CacheStatus.HIT
+    assert (refused.calls, kept.calls) == (1, 1)
 
 
 async def test_stale_if_error_from_redis(open_redis_cache: OpenCache) -> None:

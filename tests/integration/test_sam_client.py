@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import fields
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 
-from gateway.cache.store import Cached, CacheStatus, Fetch
+from gateway.cache.store import Cached, CacheStatus, Fetch, StoreIf
 from gateway.errors import BadUserInput
-from gateway.models import ALL_SAM_SECTIONS, Contract, ContractQuery, DateRange, Page, SamSections, ValueRange
+from gateway.models import Contract, ContractQuery, DateRange, Page, ValueRange
 from gateway.settings import Settings
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import UpstreamFetch
 from gateway.upstreams.sam import adapter as sam
+from gateway.upstreams.sam.spec import SPEC
 from tests.sandbox_harness import RunningSandbox
 
 ROUTE = "sam.search"
 API_KEY = "sam-sandbox-key"
 SETTINGS = Settings(retry_backoff_min_s=0.01, retry_backoff_max_s=0.02)
+EVERY_FIELD = frozenset(f.name for f in fields(Contract))  # every section
+NO_SECTION = frozenset[str]()  # contractId only
 
 
 class RecordingCache:
@@ -28,7 +33,9 @@ class RecordingCache:
     def __init__(self) -> None:
         self.keys: list[str] = []
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached:
         self.keys.append(key)
         return Cached(await fetch(), CacheStatus.MISS)
 
@@ -44,10 +51,10 @@ class Sam:
         *,
         limit: int = 10,
         offset: int = 0,
-        sections: SamSections = ALL_SAM_SECTIONS,
+        selection: frozenset[str] = EVERY_FIELD,
     ) -> Page[Contract]:
-        return await self.client.search(
-            query or ContractQuery(), limit=limit, offset=offset, sections=sections, deadline=deadline()
+        return await self.client.search_contracts(
+            query or ContractQuery(), limit=limit, offset=offset, selection=selection, deadline=deadline()
         )
 
 
@@ -59,7 +66,7 @@ async def open_sam(base_url: str) -> AsyncIterator[Sam]:
     async with open_session(SETTINGS) as session:
         http = UpstreamHttp("sam", base_url, session, SETTINGS, credentials=Credentials(query={"api_key": API_KEY}))
         cache = RecordingCache()
-        yield Sam(sam.ContractAwardsClient(http, cache, 3600, 86_400, 21_600), cache)
+        yield Sam(sam.ContractAwardsClient(SPEC, UpstreamFetch.from_settings(SPEC, http, cache, SETTINGS)), cache)
 
 
 @pytest.fixture
@@ -104,18 +111,18 @@ async def test_cache_keys_never_hold_the_api_key(sam_client: Sam) -> None:
 
 
 @pytest.mark.parametrize(
-    ("sections", "present", "absent"),
+    ("selection", "present", "absent"),
     [
-        (SamSections(), [], ["buyer", "value", "supplier"]),
-        (SamSections(core_data=True), ["buyer", "naics"], ["value", "supplier"]),
-        (SamSections(awardee_data=True), ["supplier"], ["buyer", "value", "award_date"]),
-        (SamSections(award_details=True, awardee_data=True), ["value", "award_date", "supplier"], []),
+        (NO_SECTION, [], ["buyer", "value", "supplier"]),
+        (frozenset({"piid", "buyer"}), ["buyer", "naics"], ["value", "supplier"]),
+        (frozenset({"supplier"}), ["supplier"], ["buyer", "value", "award_date"]),
+        (frozenset({"value", "supplier"}), ["value", "award_date", "supplier"], []),
     ],
 )
-async def test_only_the_selected_sections_come_back(
-    sam_client: Sam, sections: SamSections, present: list[str], absent: list[str]
+async def test_only_the_sections_of_the_selected_fields_come_back(
+    sam_client: Sam, selection: frozenset[str], present: list[str], absent: list[str]
 ) -> None:
-    page = await sam_client.search(limit=5, sections=sections)
+    page = await sam_client.search(limit=5, selection=selection)
     assert len(page.items) == 5
     for contract in page.items:
         assert contract.piid
@@ -124,9 +131,9 @@ async def test_only_the_selected_sections_come_back(
 
 
 async def test_an_unaligned_window_is_one_larger_page(sandbox: RunningSandbox, sam_client: Sam) -> None:
-    wide = await sam_client.search(limit=20, sections=SamSections())
+    wide = await sam_client.search(limit=20, selection=NO_SECTION)
     await sandbox.reset()
-    window = await sam_client.search(limit=10, offset=5, sections=SamSections())
+    window = await sam_client.search(limit=10, offset=5, selection=NO_SECTION)
     assert keys(window) == keys(wide)[5:15]
     assert window.offset == 5
     assert window.total == wide.total
@@ -134,10 +141,10 @@ async def test_an_unaligned_window_is_one_larger_page(sandbox: RunningSandbox, s
 
 
 async def test_a_full_unaligned_window_is_two_pages(sandbox: RunningSandbox, sam_client: Sam) -> None:
-    first = await sam_client.search(limit=100, offset=0, sections=SamSections())
-    second = await sam_client.search(limit=100, offset=100, sections=SamSections())
+    first = await sam_client.search(limit=100, offset=0, selection=NO_SECTION)
+    second = await sam_client.search(limit=100, offset=100, selection=NO_SECTION)
     await sandbox.reset()
-    window = await sam_client.search(limit=100, offset=50, sections=SamSections())
+    window = await sam_client.search(limit=100, offset=50, selection=NO_SECTION)
     assert keys(window) == (keys(first) + keys(second))[50:150]
     assert await sandbox.hits(ROUTE) == 2
 
@@ -178,7 +185,7 @@ async def test_filters_narrow_the_search(sam_client: Sam) -> None:
         for c in by_supplier.items
     )
 
-    idvs = await sam_client.search(ContractQuery(award_or_idv="IDV"), limit=20, sections=SamSections(core_data=True))
+    idvs = await sam_client.search(ContractQuery(award_or_idv="IDV"), limit=20, selection=frozenset({"award_type"}))
     assert idvs.items
     assert all(c.award_type is not None for c in idvs.items)
 
@@ -197,12 +204,13 @@ async def test_forbidden_characters_never_leave_the_gateway(sandbox: RunningSand
 async def test_a_contract_found_by_its_key(sam_client: Sam) -> None:
     found = await sam_client.search(limit=30)
     for contract in found.items[::7]:
-        again = await sam_client.client.contract_by_key(contract.key, sections=ALL_SAM_SECTIONS, deadline=deadline())
+        again = await sam_client.client.contract(contract.key, hint=None, selection=EVERY_FIELD, deadline=deadline())
         assert again == contract
 
 
 async def test_an_unknown_contract_is_none(sam_client: Sam) -> None:
-    assert await sam_client.client.contract("NO-SUCH-PIID", sections=SamSections(), deadline=deadline()) is None
+    missing = await sam_client.client.contract("NO-SUCH-PIID|||", hint=None, selection=NO_SECTION, deadline=deadline())
+    assert missing is None
 
 
 async def test_award_family_of_an_idv(sandbox: RunningSandbox, sam_client: Sam) -> None:
@@ -222,7 +230,7 @@ async def test_award_family_of_a_shared_piid(sandbox: RunningSandbox, sam_client
     with pytest.raises(BadUserInput, match="not unique"):
         await sam_client.client.award_family("0001", deadline=deadline())
     assert await sandbox.hits(ROUTE) == 2  # the refused aggregation, then the referenced IDVs it lists
-    calls = await sam_client.search(ContractQuery(piid="0001"), limit=1, sections=SamSections())
+    calls = await sam_client.search(ContractQuery(piid="0001"), limit=1, selection=NO_SECTION)
     referenced = calls.items[0].referenced_idv_piid
     assert referenced is not None
     family = await sam_client.client.award_family("0001", referenced_idv_piid=referenced, deadline=deadline())
@@ -235,7 +243,9 @@ async def test_award_family_of_an_unknown_piid_is_none(sam_client: Sam) -> None:
 
 
 async def test_recorded_example_1_through_the_whole_client(sample_sam_client: Sam) -> None:
-    found = await sample_sam_client.client.contract("SPE3SU25F97V0", sections=ALL_SAM_SECTIONS, deadline=deadline())
+    found = await sample_sam_client.client.contract(
+        "SPE3SU25F97V0|||", hint=None, selection=EVERY_FIELD, deadline=deadline()
+    )
     assert found is not None
     assert found.value is not None
     assert found.value.amount == Decimal("202.39")

@@ -1,12 +1,15 @@
-"""A real UpstreamHttp and aiohttp session against the sandbox's SAM search route, with its fault knobs turned."""
+"""A real UpstreamHttp and aiohttp session against the sandbox's SAM search route, with its fault knobs turned; and
+the whole fetch path (real HTTP, real cache) against an upstream that answers JSON of the wrong shape."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 
+from gateway.cache.store import MemoryCache
 from gateway.errors import (
     UpstreamBadResponse,
     UpstreamCircuitOpen,
@@ -15,10 +18,14 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.models import TenderQuery
 from gateway.settings import Settings
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
 from gateway.upstreams.breaker import BreakerState
+from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import UpstreamFetch
+from tests.fourth_upstream import FOURTH, TENDERS, FourthClient, running_fourth_feed
 from tests.sandbox_harness import RunningSandbox
 
 PATH = "contract-awards/v1/search"
@@ -143,3 +150,25 @@ async def test_the_breaker_opens_after_five_failures_and_then_asks_nobody(
         await search(sam_http)
     assert raised.value.as_extensions()["code"] == "UPSTREAM_CIRCUIT_OPEN"
     assert await sandbox.hits(ROUTE) == 5
+
+
+@pytest.mark.parametrize("wrong", [{}, [], None, {"tenders": "F-1"}], ids=["object", "array", "null", "no-list"])
+async def test_a_wrong_shaped_body_is_never_cached_and_the_recovered_upstream_answers(wrong: object) -> None:
+    async with running_fourth_feed() as feed, open_session(SETTINGS) as session:
+        feed.queued.append(wrong)  # the next answer is well-formed JSON of the wrong shape, then the data again
+        http = UpstreamHttp("fourth", feed.base_url, session, SETTINGS)
+        cache = MemoryCache(max_entries=10, max_bytes=1_000_000)
+        settings = replace(SETTINGS, specs=(*SPECS, FOURTH))  # its TTLs: the spec's defaults
+        client = FourthClient(FOURTH, UpstreamFetch.from_settings(FOURTH, http, cache, settings))
+
+        async def search() -> int:
+            page = await client.search_tenders(TenderQuery(), limit=10, offset=0, deadline=Deadline.after(5))
+            return len(page.items)
+
+        with pytest.raises(UpstreamBadResponse) as raised:
+            await search()
+        assert raised.value.as_extensions() == {"code": "UPSTREAM_BAD_RESPONSE", "upstream": "fourth"}
+        assert cache.entries == 0
+        assert await search() == len(TENDERS)
+        assert await search() == len(TENDERS)  # now from the cache
+        assert (len(feed.requests), cache.entries) == (2, 1)

@@ -391,3 +391,50 @@ async def test_entry_id_is_kept_by_hits_and_changes_with_every_write(cache: Memo
     assert again.entry_id == first.entry_id
     assert second.entry_id not in (None, first.entry_id)
     assert (await get(cache, key(), fetch)).entry_id == second.entry_id  # a hit on the same entry
+
+
+class Unkept:
+    """An answer its caller must not have kept (e.g. a GraphQL response with errors); not JSON either."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def keep_unless_unkept(value: object) -> bool:
+    return not isinstance(value, Unkept)
+
+
+async def test_an_answer_store_if_refuses_is_returned_to_every_waiter_not_stored_and_not_an_error(
+    cache: MemoryCache,
+) -> None:
+    gate = asyncio.Event()
+    refused = Unkept("errors")
+    fetch = CountingFetch(refused, {"v": 2}, gate=gate)
+
+    calls = [
+        asyncio.create_task(cache.get_or_fetch(key(), fetch, ttl_s=TTL_S, stale_for_s=0, store_if=keep_unless_unkept))
+        for _ in range(10)
+    ]
+    await asyncio.sleep(0)
+    gate.set()
+    answers = await asyncio.gather(*calls)
+
+    assert fetch.calls == 1
+    assert all(answer.value is refused and answer.status is CacheStatus.MISS for answer in answers)
+    assert cache.entries == 0
+    assert cache.stats.total("fetch_errors") == 0
+    kept = await cache.get_or_fetch(key(), fetch, ttl_s=TTL_S, stale_for_s=0, store_if=keep_unless_unkept)
+    assert (kept.value, cache.entries, fetch.calls) == ({"v": 2}, 1, 2)
+    assert (await get(cache, key(), fetch)).status is CacheStatus.HIT
+
+
+async def test_an_unkept_answer_leaves_the_stored_entry_as_it_was(cache: MemoryCache, clock: FakeClock) -> None:
+    fetch = CountingFetch({"v": 1}, Unkept("stale data"))
+    await get(cache, key(), fetch)
+    clock.advance(TTL_S)
+    unkept = await cache.get_or_fetch(key(), fetch, ttl_s=TTL_S, stale_for_s=STALE_FOR_S, store_if=keep_unless_unkept)
+    assert isinstance(unkept.value, Unkept)
+    assert cache.entries == 1
+    clock.advance(STALE_FOR_S - 1)
+    failing = CountingFetch(UpstreamUnavailable("ita", "down"))
+    assert (await get(cache, key(), failing)).value == {"v": 1}  # still the first entry, served stale

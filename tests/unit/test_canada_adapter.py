@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from gateway.cache.codec import JSON_NULL_BODY
-from gateway.cache.store import Cached, CacheStatus, Fetch, MemoryCache, cache_key
+from gateway.cache.store import Cached, CacheStatus, Fetch, MemoryCache, ResponseCache, StoreIf, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamUnavailable
 from gateway.models import (
     Agency,
@@ -29,10 +29,11 @@ from gateway.models import (
     TenderQuery,
     ValueRange,
 )
-from gateway.settings import Settings
-from gateway.upstreams._http import UpstreamHttp, open_session
 from gateway.upstreams.canada import adapter as canada
+from gateway.upstreams.canada.spec import SPEC
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import JsonGetter, UpstreamFetch
+from gateway.upstreams.spec import RecordKind
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 EXAMPLES = {
@@ -291,34 +292,46 @@ def test_select_contracts_locally(examples_dir: Path) -> None:
     assert numbers(ContractQuery(piid="w8486-151508/001/pr")) == ["W8486-151508/001/PR"]
 
 
-def test_sam_only_criteria() -> None:
-    assert canada.sam_only_criteria(ContractQuery(keywords="x", gsins=("N",), supplier_name="y")) == ()
-    assert canada.sam_only_criteria(ContractQuery(naics=("541512",), fiscal_year=2024)) == ("naics", "fiscal_year")
+def test_the_spec_names_the_contract_criteria_canada_cannot_answer() -> None:
+    """The resolvers skip Canada for these (the client answers what it is asked)."""
+    assert SPEC.unanswerable(RecordKind.CONTRACT, ContractQuery(keywords="x", gsins=("N",), supplier_name="y")) == ()
+    assert SPEC.unanswerable(RecordKind.CONTRACT, ContractQuery(naics=("541512",), fiscal_year=2024)) == (
+        "naics",
+        "fiscal_year",
+    )
 
 
-# --- the client, over a cache that answers for the upstream -----------------------------------------------------------
+# --- the client, over a transport that answers from canned payloads --------------------------------------------------
 
 
-class CannedCache:
-    """A ResponseCache that answers each path from canned payloads without calling the upstream; records its keys."""
+class CannedUpstream:
+    """A transport that answers each path from canned payloads, never the network."""
 
     def __init__(self, answers: dict[str, object]) -> None:
         self.answers = answers
+
+    async def get_json(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
+        return self.answers[path]
+
+
+class RecordingCache:
+    """A ResponseCache that asks the upstream every time and remembers the keys and TTLs it was given."""
+
+    def __init__(self) -> None:
         self.keys: list[str] = []
         self.ttls: list[int] = []
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
-        del fetch, stale_for_s
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached:
         self.keys.append(key)
         self.ttls.append(ttl_s)
-        return Cached(self.answers[key.split(":", 1)[1].split("?", 1)[0]], CacheStatus.HIT)
+        return Cached(await fetch(), CacheStatus.MISS)
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamHttp]:
-    settings = Settings()
-    async with open_session(settings) as session:
-        yield UpstreamHttp("canada", settings.canada_url, session, settings)
+def fetch_path(http: JsonGetter, cache: ResponseCache, *, tenders_ttl_s: int, contracts_ttl_s: int) -> UpstreamFetch:
+    ttl_s = {RecordKind.TENDER: tenders_ttl_s, RecordKind.CONTRACT: contracts_ttl_s}
+    return UpstreamFetch(SPEC, http, cache, ttl_s=ttl_s, stale_for_s=86_400)
 
 
 @pytest.fixture
@@ -329,18 +342,19 @@ def answers(examples_dir: Path) -> dict[str, object]:
     }
 
 
-def client_over(http: UpstreamHttp, answers: dict[str, object]) -> tuple[canada.CanadaClient, CannedCache]:
-    cache = CannedCache(answers)
-    return canada.CanadaClient(http, cache, ttl_s=900, stale_for_s=86_400, contracts_ttl_s=3600), cache
+def client_over(answers: dict[str, object]) -> tuple[canada.CanadaClient, RecordingCache]:
+    cache = RecordingCache()
+    fetch = fetch_path(CannedUpstream(answers), cache, tenders_ttl_s=900, contracts_ttl_s=3600)
+    return canada.CanadaClient(SPEC, fetch), cache
 
 
-async def test_tender_pages_are_sliced_from_one_cached_answer(http: UpstreamHttp, answers: dict[str, object]) -> None:
-    client, cache = client_over(http, answers)
+async def test_tender_pages_are_sliced_from_one_cached_answer(answers: dict[str, object]) -> None:
+    client, cache = client_over(answers)
     query = TenderQuery(gsins=("N76", "V2"))
     deadline = Deadline.after(5)
-    first = await client.tenders(query, limit=2, offset=0, deadline=deadline)
-    rest = await client.tenders(query, limit=10, offset=2, deadline=deadline)
-    beyond = await client.tenders(query, limit=10, offset=99, deadline=deadline)
+    first = await client.search_tenders(query, limit=2, offset=0, deadline=deadline)
+    rest = await client.search_tenders(query, limit=10, offset=2, deadline=deadline)
+    beyond = await client.search_tenders(query, limit=10, offset=99, deadline=deadline)
     assert [tender.reference for tender in first.items] == ["PW-$$ZL-102-25299", "PW-$KIN-650-6679"]
     assert (first.total, first.offset) == (5, 0)
     assert (len(rest.items), rest.total, rest.offset) == (3, 5, 2)
@@ -349,48 +363,40 @@ async def test_tender_pages_are_sliced_from_one_cached_answer(http: UpstreamHttp
     assert cache.ttls == [900, 900, 900]
 
 
-async def test_contracts_are_filtered_locally_before_slicing(http: UpstreamHttp, answers: dict[str, object]) -> None:
-    client, cache = client_over(http, answers)
+async def test_contracts_are_filtered_locally_before_slicing(answers: dict[str, object]) -> None:
+    client, cache = client_over(answers)
     query = ContractQuery(keywords="baking", value=ValueRange(minimum=Decimal(1000)))
-    page = await client.contracts(query, limit=1, offset=1, deadline=Deadline.after(5))
+    page = await client.search_contracts(query, limit=1, offset=1, selection=frozenset(), deadline=Deadline.after(5))
     assert page.total == 4
     assert [contract.key for contract in page.items] == ["W8486-151118/004/PR"]
     assert cache.keys == [cache_key("canada", canada.CONTRACTS_PATH, {"keywords": "BAKING"})]
     assert cache.ttls == [3600]
 
 
-@pytest.mark.parametrize(
-    "query",
-    [ContractQuery(naics=("541512",)), ContractQuery(sources=(ContractSource.SAM,))],
-    ids=["sam-only-criterion", "sam-source-only"],
-)
-async def test_contract_queries_canada_cannot_match_ask_nothing(
-    http: UpstreamHttp, answers: dict[str, object], query: ContractQuery
-) -> None:
-    client, cache = client_over(http, answers)
-    assert await client.contracts(query, limit=10, offset=3, deadline=Deadline.after(5)) == Page((), 0, 3)
-    assert cache.keys == []
-
-
-async def test_tender_lookup_is_narrowed_by_its_gsin(http: UpstreamHttp, answers: dict[str, object]) -> None:
-    client, cache = client_over(http, answers)
-    tender = await client.tender("PW-13-00538668", gsin="N7610AA", deadline=Deadline.after(5))
+async def test_tender_lookup_is_narrowed_by_its_gsin(answers: dict[str, object]) -> None:
+    client, cache = client_over(answers)
+    tender = await client.tender("PW-13-00538668", hint="N7610AA", deadline=Deadline.after(5))
     assert tender is not None
     assert tender.gsins == ("N7610AA", "N7610D")
-    assert await client.tender("PW-NOT-THERE", gsin=None, deadline=Deadline.after(5)) is None
-    assert await client.tender("  ", gsin=None, deadline=Deadline.after(5)) is None
+    assert await client.tender("PW-NOT-THERE", hint=None, deadline=Deadline.after(5)) is None
+    assert await client.tender("  ", hint=None, deadline=Deadline.after(5)) is None
     assert cache.keys == [
         cache_key("canada", canada.TENDERS_PATH, {"gsins": "N7610AA"}),
         cache_key("canada", canada.TENDERS_PATH, {}),
     ]
 
 
-async def test_contract_lookup(http: UpstreamHttp, answers: dict[str, object]) -> None:
-    client, cache = client_over(http, answers)
-    contract = await client.contract("W8486-151508/001/PR", gsin="N7310", deadline=Deadline.after(5))
+async def test_contract_lookup(answers: dict[str, object]) -> None:
+    client, cache = client_over(answers)
+    contract = await client.contract(
+        "W8486-151508/001/PR", hint="N7310", selection=frozenset(), deadline=Deadline.after(5)
+    )
     assert contract is not None
     assert contract.value == Money(Decimal("146370.00"), "CAD")
-    assert await client.contract("W0000-000000/001/ZZ", gsin=None, deadline=Deadline.after(5)) is None
+    assert (
+        await client.contract("W0000-000000/001/ZZ", hint=None, selection=frozenset(), deadline=Deadline.after(5))
+        is None
+    )
     assert cache.keys == [
         cache_key("canada", canada.CONTRACTS_PATH, {"gsins": "N7310"}),
         cache_key("canada", canada.CONTRACTS_PATH, {}),
@@ -400,54 +406,18 @@ async def test_contract_lookup(http: UpstreamHttp, answers: dict[str, object]) -
 # --- parsed answers: a hit on the same cache entry reuses its parse ---------------------------------------------------
 
 
-class CountingParse:
-    def __init__(self) -> None:
-        self.calls = 0
-
-    def __call__(self, payload: object) -> Page[str]:
-        self.calls += 1
-        assert isinstance(payload, list)
-        return Page(items=tuple(payload), total=len(payload))
-
-
-def test_parsed_answers_parse_each_entry_once_keep_a_bounded_few_and_never_keep_misses() -> None:
-    parse = CountingParse()
-    pages = canada.ParsedAnswers(parse, max_entries=2)
-    first = pages.page("a", Cached(["a1"], CacheStatus.HIT, entry_id=(1.0, 11)))
-    assert pages.page("a", Cached(["a1"], CacheStatus.HIT, entry_id=(1.0, 11))) is first
-    assert pages.page("a", Cached(["a1"], CacheStatus.STALE, entry_id=(1.0, 11))) is first
-    assert parse.calls == 1
-
-    assert pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12))).items == ("a2",)  # rewritten
-    assert pages.page("a", Cached(["a3"], CacheStatus.MISS)).items == ("a3",)
-    assert pages.page("a", Cached(["a3"], CacheStatus.BYPASS)).items == ("a3",)
-    assert parse.calls == 4
-    assert pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12))).items == ("a2",)
-    assert parse.calls == 4
-
-    pages.page("b", Cached(["b"], CacheStatus.HIT, entry_id=(2.0, 2)))
-    pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12)))  # a is now the most recently used
-    pages.page("c", Cached(["c"], CacheStatus.HIT, entry_id=(3.0, 3)))  # evicts b
-    assert (len(pages), parse.calls) == (2, 6)
-    pages.page("a", Cached(["a2"], CacheStatus.HIT, entry_id=(1.0, 12)))
-    pages.page("b", Cached(["b"], CacheStatus.HIT, entry_id=(2.0, 2)))
-    assert parse.calls == 7
-
-
 class ScriptedUpstream:
-    """A ResponseCache: a real MemoryCache (fake clock) whose fetches answer `answers` in turn, not the upstream."""
+    """A transport whose calls answer `answers` in turn, and the clock of the real MemoryCache in front of it."""
 
     def __init__(self, *answers: object) -> None:
         self.now = 1_700_000_000.0
-        self.cache = MemoryCache(max_entries=10, max_bytes=10_000_000, clock=lambda: self.now)
         self.answers = list(answers)
         self.fetches = 0
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
-        del fetch
-        return await self.cache.get_or_fetch(key, self._next, ttl_s=ttl_s, stale_for_s=stale_for_s)
+    def clock(self) -> float:
+        return self.now
 
-    async def _next(self) -> object:
+    async def get_json(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
         answer = self.answers[self.fetches]
         self.fetches += 1
         if isinstance(answer, BaseException):
@@ -457,19 +427,23 @@ class ScriptedUpstream:
 
 @pytest.mark.parametrize("kind", ["tenders", "contracts"])
 async def test_hits_on_one_cache_entry_share_one_parse_until_the_entry_changes(
-    http: UpstreamHttp, answers: dict[str, object], kind: str
+    answers: dict[str, object], kind: str
 ) -> None:
     rows = answers[canada.TENDERS_PATH if kind == "tenders" else canada.CONTRACTS_PATH]
     assert isinstance(rows, list)
     renamed = [{**row, "title_en": f"renamed {index}"} for index, row in enumerate(rows)]
     upstream = ScriptedUpstream(rows, renamed, UpstreamUnavailable("canada", "down"))
     ttl_s = 900
-    client = canada.CanadaClient(http, upstream, ttl_s=ttl_s, stale_for_s=86_400)
+    cache = MemoryCache(max_entries=10, max_bytes=10_000_000, clock=upstream.clock)
+    client = canada.CanadaClient(SPEC, fetch_path(upstream, cache, tenders_ttl_s=ttl_s, contracts_ttl_s=ttl_s))
 
     async def read() -> tuple[Tender | Contract, ...]:
         if kind == "tenders":
-            return (await client.tenders(TenderQuery(), limit=100, offset=0, deadline=Deadline.after(5))).items
-        return (await client.contracts(ContractQuery(), limit=100, offset=0, deadline=Deadline.after(5))).items
+            return (await client.search_tenders(TenderQuery(), limit=100, offset=0, deadline=Deadline.after(5))).items
+        contracts = await client.search_contracts(
+            ContractQuery(), limit=100, offset=0, selection=frozenset(), deadline=Deadline.after(5)
+        )
+        return contracts.items
 
     def same_objects(left: Sequence[object], right: Sequence[object]) -> bool:
         return len(left) == len(right) and all(a is b for a, b in zip(left, right, strict=True))

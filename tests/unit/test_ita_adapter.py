@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 
 from gateway.cache.codec import JSON_NULL_BODY
-from gateway.cache.store import Cached, CacheStatus, Fetch, cache_key
+from gateway.cache.store import Cached, CacheStatus, Fetch, StoreIf, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected
 from gateway.models import Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
-from gateway.settings import Settings
-from gateway.upstreams._http import UpstreamHttp, open_session
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import UpstreamFetch
 from gateway.upstreams.ita import adapter as ita
+from gateway.upstreams.ita.spec import SPEC
+from gateway.upstreams.spec import RecordKind
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 SOURCE_FOLDERS = {
@@ -344,46 +345,49 @@ def test_build_params_sends_only_public_permitted_parameters() -> None:
     assert "api_key" not in params
 
 
-# --- the client, over a cache that answers for the upstream --------------------------------------------------------
+# --- the client, over a transport that answers from canned payloads -----------------------------------------------
 
 
-class CannedCache:
-    """A ResponseCache that answers each path from canned payloads (or raises) without calling the upstream."""
+class CannedUpstream:
+    """A transport that answers each path from canned payloads (or raises them), never the network."""
 
     def __init__(self, answers: dict[str, object]) -> None:
         self.answers = answers
-        self.keys: list[str] = []
-        self.ttls: list[tuple[int, int]] = []
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
-        del fetch
-        self.keys.append(key)
-        self.ttls.append((ttl_s, stale_for_s))
-        path = key.split(":", 1)[1].split("?", 1)[0]
+    async def get_json(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
         answer = self.answers[path]
         if isinstance(answer, Exception):
             raise answer
-        return Cached(answer, CacheStatus.HIT)
+        return answer
 
 
-@pytest.fixture
-async def http() -> AsyncIterator[UpstreamHttp]:
-    settings = Settings()
-    async with open_session(settings) as session:
-        yield UpstreamHttp("ita", settings.ita_url, session, settings)
+class RecordingCache:
+    """A ResponseCache that asks the upstream every time and remembers the keys and TTLs it was given."""
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.ttls: list[tuple[int, int]] = []
+
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached:
+        self.keys.append(key)
+        self.ttls.append((ttl_s, stale_for_s))
+        return Cached(await fetch(), CacheStatus.MISS)
 
 
-def client_over(http: UpstreamHttp, answers: dict[str, object]) -> tuple[ita.TradeLeadsClient, CannedCache]:
-    cache = CannedCache(answers)
-    return ita.TradeLeadsClient(http, cache, ttl_s=900, stale_for_s=86_400), cache
+def client_over(answers: dict[str, object]) -> tuple[ita.TradeLeadsClient, RecordingCache]:
+    cache = RecordingCache()
+    fetch = UpstreamFetch(SPEC, CannedUpstream(answers), cache, ttl_s={RecordKind.LEAD: 900}, stale_for_s=86_400)
+    return ita.TradeLeadsClient(SPEC, fetch), cache
 
 
-async def test_search_reads_page_and_sources_from_one_cached_answer(http: UpstreamHttp) -> None:
+async def test_search_reads_page_and_sources_from_one_cached_answer() -> None:
     payload = load_json(PAYLOADS / "ita_endpointme_envelope.json")
-    client, cache = client_over(http, {ita.SEARCH_PATH: payload})
+    client, cache = client_over({ita.SEARCH_PATH: payload})
     query = LeadQuery(sources=("UK",))
     deadline = Deadline.after(5)
-    page = await client.search(query, limit=2, offset=10, deadline=deadline)
+    page = await client.search_leads(query, limit=2, offset=10, deadline=deadline)
     both = await client.search_with_sources(query, limit=2, offset=10, deadline=deadline)
     assert page == both.page == ita.parse_page(payload)
     assert both.sources == ita.parse_sources_used(payload)
@@ -392,24 +396,24 @@ async def test_search_reads_page_and_sources_from_one_cached_answer(http: Upstre
     assert cache.ttls == [(900, 86_400), (900, 86_400)]
 
 
-async def test_sources_asks_for_size_zero(http: UpstreamHttp) -> None:
+async def test_sources_asks_for_size_zero() -> None:
     payload = {**load_json(PAYLOADS / "ita_native_envelope.json"), "results": []}
-    client, cache = client_over(http, {ita.SEARCH_PATH: payload})
-    sources = await client.sources(deadline=Deadline.after(5))
+    client, cache = client_over({ita.SEARCH_PATH: payload})
+    sources = await client.lead_sources(deadline=Deadline.after(5))
     assert [source.source for source in sources] == ["AUSTRALIA", "CANADA", "STATE"]
     assert cache.keys == [cache_key("ita", ita.SEARCH_PATH, {"size": "0", "offset": "0"})]
 
 
-async def test_a_no_content_answer_is_an_empty_page(http: UpstreamHttp) -> None:
-    client, _ = client_over(http, {ita.SEARCH_PATH: JSON_NULL_BODY})
-    page = await client.search(LeadQuery(), limit=10, offset=20, deadline=Deadline.after(5))
+async def test_a_no_content_answer_is_an_empty_page() -> None:
+    client, _ = client_over({ita.SEARCH_PATH: JSON_NULL_BODY})
+    page = await client.search_leads(LeadQuery(), limit=10, offset=20, deadline=Deadline.after(5))
     assert page == Page(items=(), total=0, offset=20)
 
 
-async def test_lead_by_id(http: UpstreamHttp, support_dir: Path) -> None:
+async def test_lead_by_id(support_dir: Path) -> None:
     row = load_json(support_dir / "uk" / "results.json")[0]
     path = ita.LEAD_PATH + row["id"]
-    client, cache = client_over(http, {path: row})
+    client, cache = client_over({path: row})
     lead = await client.lead(row["id"], deadline=Deadline.after(5))
     assert lead is not None
     assert lead.id == row["id"]
@@ -417,24 +421,24 @@ async def test_lead_by_id(http: UpstreamHttp, support_dir: Path) -> None:
     assert cache.keys == [cache_key("ita", path, {})]
 
 
-async def test_lead_id_is_one_path_segment_and_a_missing_id_in_the_body_is_filled(http: UpstreamHttp) -> None:
+async def test_lead_id_is_one_path_segment_and_a_missing_id_in_the_body_is_filled() -> None:
     path = ita.LEAD_PATH + "A%2FB%20C"
-    client, _ = client_over(http, {path: {"source": "UK", "title": "t"}})
+    client, _ = client_over({path: {"source": "UK", "title": "t"}})
     lead = await client.lead("A/B C", deadline=Deadline.after(5))
     assert lead == Lead(id="A/B C", source="UK", title="t")
 
 
-async def test_lead_not_found_is_none(http: UpstreamHttp) -> None:
+async def test_lead_not_found_is_none() -> None:
     not_found = UpstreamRejected("ita", "ita refused the request (HTTP 404)", status=404)
-    client, _ = client_over(http, {ita.LEAD_PATH + "nope": not_found, ita.LEAD_PATH + "empty": JSON_NULL_BODY})
+    client, _ = client_over({ita.LEAD_PATH + "nope": not_found, ita.LEAD_PATH + "empty": JSON_NULL_BODY})
     assert await client.lead("nope", deadline=Deadline.after(5)) is None
     assert await client.lead("empty", deadline=Deadline.after(5)) is None
     assert await client.lead("   ", deadline=Deadline.after(5)) is None
 
 
-async def test_lead_other_rejections_and_bad_bodies_propagate(http: UpstreamHttp) -> None:
+async def test_lead_other_rejections_and_bad_bodies_propagate() -> None:
     unauthorized = UpstreamRejected("ita", "ita refused the request (HTTP 401)", status=401)
-    client, _ = client_over(http, {ita.LEAD_PATH + "x": unauthorized, ita.LEAD_PATH + "y": ["not", "a", "lead"]})
+    client, _ = client_over({ita.LEAD_PATH + "x": unauthorized, ita.LEAD_PATH + "y": ["not", "a", "lead"]})
     with pytest.raises(UpstreamRejected):
         await client.lead("x", deadline=Deadline.after(5))
     with pytest.raises(UpstreamBadResponse):

@@ -80,5 +80,25 @@ def test_seconds_until_utc_midnight() -> None:
 
 def test_settings_name_the_daily_quotas() -> None:
     settings = Settings.from_env({"GATEWAY_SAM_DAILY_QUOTA": "10"})
-    assert settings.daily_quotas() == {"sam": 10, "ita": 0, "canada": 0}
+    assert settings.daily_quotas() == {"sam": 10, "ita": 0}  # canada uses no key
     assert "shared=False" in repr(QuotaGuard.from_settings(settings))
+
+
+async def test_upstreams_sharing_a_credential_spend_one_quota_and_errors_name_the_upstream() -> None:
+    guard = QuotaGuard({"sam": 2})
+    await guard.acquire("sam", upstream="sam")
+    await guard.acquire("sam", upstream="samopps")
+    with pytest.raises(UpstreamQuotaExceeded) as caught:
+        await guard.acquire("sam", upstream="samopps")
+    assert caught.value.upstream == "samopps"
+    assert "daily sam quota (2 calls)" in caught.value.message
+    assert await guard.remaining("sam") == 0
+
+
+async def test_a_pause_holds_every_upstream_using_the_credential() -> None:
+    clock = FakeClock(datetime(2026, 11, 25, 12, 0, tzinfo=UTC))
+    guard = QuotaGuard({"sam": 100}, clock=clock)
+    await guard.pause("sam", 30, upstream="sam")
+    with pytest.raises(UpstreamQuotaExceeded) as caught:
+        await guard.acquire("sam", upstream="samopps")
+    assert (caught.value.upstream, caught.value.retry_after_s) == ("samopps", 30)

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.cache.codec import JSON_NULL_BODY
-from gateway.cache.store import Cached, CacheStatus, Fetch, cache_key
+from gateway.cache.store import Cached, CacheStatus, Fetch, StoreIf, cache_key
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamRejected
 from gateway.models import (
     ALL_SAM_SECTIONS,
@@ -35,7 +35,10 @@ from gateway.models import (
     ValueRange,
 )
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import UpstreamFetch
 from gateway.upstreams.sam import adapter as sam
+from gateway.upstreams.sam.spec import SPEC
+from gateway.upstreams.spec import RecordKind
 
 PAYLOADS = Path(__file__).resolve().parent.parent / "payloads"
 SEARCH_EXAMPLES = (
@@ -569,7 +572,9 @@ class RecordingCache:
         self.keys: list[str] = []
         self.ttls: list[int] = []
 
-    async def get_or_fetch(self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int) -> Cached:
+    async def get_or_fetch(
+        self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
+    ) -> Cached:
         assert stale_for_s == 86_400
         self.keys.append(key)
         self.ttls.append(ttl_s)
@@ -577,7 +582,13 @@ class RecordingCache:
 
 
 def client_for(fake: FakeSam, cache: RecordingCache | None = None) -> sam.ContractAwardsClient:
-    return sam.ContractAwardsClient(fake, cache or RecordingCache(), 3600, 86_400, 21_600)
+    ttl_s = {RecordKind.CONTRACT: 3600, RecordKind.AWARD_FAMILY: 21_600}
+    return sam.ContractAwardsClient(
+        SPEC, UpstreamFetch(SPEC, fake, cache or RecordingCache(), ttl_s=ttl_s, stale_for_s=86_400)
+    )
+
+
+EVERY_FIELD = frozenset(f.name for f in fields(Contract))  # every section
 
 
 def piids(page: Page[Contract]) -> list[str]:
@@ -586,8 +597,8 @@ def piids(page: Page[Contract]) -> list[str]:
 
 async def test_search_of_an_aligned_page_is_one_call_keyed_by_its_public_parameters() -> None:
     fake, cache = FakeSam(), RecordingCache()
-    page = await client_for(fake, cache).search(
-        ContractQuery(naics=("541512",)), limit=20, offset=40, sections=SamSections(), deadline=Deadline.after(5)
+    page = await client_for(fake, cache).search_contracts(
+        ContractQuery(naics=("541512",)), limit=20, offset=40, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert piids(page) == [f"P{n:05d}" for n in range(40, 60)]
     assert (page.total, page.offset) == (250, 40)
@@ -600,8 +611,8 @@ async def test_search_of_an_aligned_page_is_one_call_keyed_by_its_public_paramet
 
 async def test_search_of_an_unaligned_window_uses_one_larger_page() -> None:
     fake = FakeSam()
-    page = await client_for(fake).search(
-        ContractQuery(), limit=10, offset=5, sections=SamSections(), deadline=Deadline.after(5)
+    page = await client_for(fake).search_contracts(
+        ContractQuery(), limit=10, offset=5, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert piids(page) == [f"P{n:05d}" for n in range(5, 15)]
     assert [(c["limit"], c["offset"]) for c in fake.calls] == [("15", "0")]
@@ -610,8 +621,8 @@ async def test_search_of_an_unaligned_window_uses_one_larger_page() -> None:
 
 async def test_search_of_a_full_unaligned_window_fetches_two_pages() -> None:
     fake = FakeSam()
-    page = await client_for(fake).search(
-        ContractQuery(), limit=100, offset=50, sections=SamSections(), deadline=Deadline.after(5)
+    page = await client_for(fake).search_contracts(
+        ContractQuery(), limit=100, offset=50, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert piids(page) == [f"P{n:05d}" for n in range(50, 150)]
     assert sorted((c["limit"], c["offset"]) for c in fake.calls) == [("100", "0"), ("100", "1")]
@@ -619,8 +630,8 @@ async def test_search_of_a_full_unaligned_window_fetches_two_pages() -> None:
 
 async def test_search_past_the_end_is_short() -> None:
     fake = FakeSam(records=23)
-    page = await client_for(fake).search(
-        ContractQuery(), limit=10, offset=15, sections=SamSections(), deadline=Deadline.after(5)
+    page = await client_for(fake).search_contracts(
+        ContractQuery(), limit=10, offset=15, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert piids(page) == [f"P{n:05d}" for n in range(15, 23)]
 
@@ -628,16 +639,16 @@ async def test_search_past_the_end_is_short() -> None:
 async def test_a_malformed_item_does_not_shift_the_window() -> None:
     fake = FakeSam()
     fake.records[6] = {"contractId": "broken"}
-    page = await client_for(fake).search(
-        ContractQuery(), limit=10, offset=5, sections=SamSections(), deadline=Deadline.after(5)
+    page = await client_for(fake).search_contracts(
+        ContractQuery(), limit=10, offset=5, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert piids(page) == [f"P{n:05d}" for n in range(5, 15) if n != 6]
 
 
 async def test_limit_zero_asks_only_for_the_total() -> None:
     fake = FakeSam()
-    page = await client_for(fake).search(
-        ContractQuery(), limit=0, offset=30, sections=ALL_SAM_SECTIONS, deadline=Deadline.after(5)
+    page = await client_for(fake).search_contracts(
+        ContractQuery(), limit=0, offset=30, selection=EVERY_FIELD, deadline=Deadline.after(5)
     )
     assert page == Page((), 250, 30)
     assert fake.calls == [{"includeSections": "contractId", "limit": "1", "offset": "0"}]
@@ -647,8 +658,8 @@ async def test_limit_zero_asks_only_for_the_total() -> None:
 async def test_search_refuses_paging_sam_cannot_serve(limit: int, offset: int) -> None:
     fake = FakeSam()
     with pytest.raises(BadUserInput):
-        await client_for(fake).search(
-            ContractQuery(), limit=limit, offset=offset, sections=SamSections(), deadline=Deadline.after(5)
+        await client_for(fake).search_contracts(
+            ContractQuery(), limit=limit, offset=offset, selection=frozenset(), deadline=Deadline.after(5)
         )
     assert fake.calls == []
 
@@ -656,8 +667,8 @@ async def test_search_refuses_paging_sam_cannot_serve(limit: int, offset: int) -
 async def test_forbidden_characters_never_reach_sam() -> None:
     fake = FakeSam()
     with pytest.raises(BadUserInput):
-        await client_for(fake).search(
-            ContractQuery(supplier_name="AT&T"), limit=10, offset=0, sections=SamSections(), deadline=Deadline.after(5)
+        await client_for(fake).search_contracts(
+            ContractQuery(supplier_name="AT&T"), limit=10, offset=0, selection=frozenset(), deadline=Deadline.after(5)
         )
     assert fake.calls == []
 
@@ -668,8 +679,8 @@ async def test_forbidden_characters_never_reach_sam() -> None:
 )
 async def test_nothing_found_is_an_empty_page(nothing: object) -> None:
     fake = FakeSam(answer=lambda params: nothing)
-    page = await client_for(fake).search(
-        ContractQuery(piid="NOPE"), limit=10, offset=0, sections=SamSections(), deadline=Deadline.after(5)
+    page = await client_for(fake).search_contracts(
+        ContractQuery(piid="NOPE"), limit=10, offset=0, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert page == Page((), 0, 0)
 
@@ -677,8 +688,8 @@ async def test_nothing_found_is_an_empty_page(nothing: object) -> None:
 async def test_other_rejections_propagate() -> None:
     fake = FakeSam(answer=lambda params: UpstreamRejected("sam", "refused", status=400))
     with pytest.raises(UpstreamRejected):
-        await client_for(fake).search(
-            ContractQuery(), limit=10, offset=0, sections=SamSections(), deadline=Deadline.after(5)
+        await client_for(fake).search_contracts(
+            ContractQuery(), limit=10, offset=0, selection=frozenset(), deadline=Deadline.after(5)
         )
 
 
@@ -695,7 +706,7 @@ def transaction(piid: str, modification: str, referenced: str | None = None) -> 
 
 async def test_contract_lookup_prefers_the_base_award() -> None:
     fake = FakeSam(answer=lookup_answer(transaction("P1", "P00002"), transaction("P1", "0"), transaction("P10", "0")))
-    found = await client_for(fake).contract("P1", sections=ALL_SAM_SECTIONS, deadline=Deadline.after(5))
+    found = await client_for(fake).contract("P1|||", hint=None, selection=EVERY_FIELD, deadline=Deadline.after(5))
     assert found is not None
     assert found.key == "P1|0|0|"
     assert fake.calls == [
@@ -705,20 +716,22 @@ async def test_contract_lookup_prefers_the_base_award() -> None:
 
 async def test_contract_by_key_matches_every_part() -> None:
     fake = FakeSam(answer=lookup_answer(transaction("0001", "0", "IDV-A"), transaction("0001", "0", "IDV-B")))
-    found = await client_for(fake).contract_by_key("0001|0|0|IDV-B", sections=SamSections(), deadline=Deadline.after(5))
+    found = await client_for(fake).contract(
+        "0001|0|0|IDV-B", hint=None, selection=frozenset(), deadline=Deadline.after(5)
+    )
     assert found is not None
     assert found.referenced_idv_piid == "IDV-B"
     assert fake.calls[0]["referencedIdvPiid"] == "IDV-B"
     assert fake.calls[0]["modificationNumber"] == "0"
-    missing = await client_for(fake).contract_by_key(
-        "0001|0|9|IDV-B", sections=SamSections(), deadline=Deadline.after(5)
+    missing = await client_for(fake).contract(
+        "0001|0|9|IDV-B", hint=None, selection=frozenset(), deadline=Deadline.after(5)
     )
     assert missing is None
 
 
 async def test_contract_by_a_foreign_key_is_bad_input() -> None:
     with pytest.raises(BadUserInput):
-        await client_for(FakeSam()).contract_by_key("CANADA-123", sections=SamSections(), deadline=Deadline.after(5))
+        await client_for(FakeSam()).contract("CANADA-123", hint=None, selection=frozenset(), deadline=Deadline.after(5))
 
 
 FAMILY = {

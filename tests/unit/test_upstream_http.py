@@ -23,6 +23,7 @@ from gateway.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.limits.quota import QuotaGuard
 from gateway.settings import Settings
 from gateway.upstreams._http import Credentials, UpstreamHttp
 from gateway.upstreams.breaker import BreakerState, CircuitBreaker
@@ -443,3 +444,49 @@ def test_a_released_probe_can_be_taken_again() -> None:
     b.before_call()
     with pytest.raises(UpstreamCircuitOpen):
         b.before_call()
+
+
+# -- the daily quota of the credential -----------------------------------------------------------------------------
+
+
+def keyed_transport(upstream: str, session: ScriptedSession, guard: QuotaGuard, credential: str | None) -> UpstreamHttp:
+    return UpstreamHttp(
+        upstream,
+        f"http://{upstream}.test/",
+        cast(aiohttp.ClientSession, session),
+        SETTINGS,
+        credentials=Credentials(query={"api_key": "k"}, name=credential),
+        quota_guard=guard,
+    )
+
+
+async def test_transports_sharing_a_credential_spend_its_quota_and_keyless_ones_are_not_counted() -> None:
+    guard = QuotaGuard({"shared": 2, "solo": 1})
+    session = ScriptedSession(Reply())
+    first, second = (keyed_transport(name, session, guard, "shared") for name in ("first", "second"))
+    uncounted = keyed_transport("third", session, guard, None)
+    await first.get_json("p", {}, Deadline.after(5))
+    await second.get_json("p", {}, Deadline.after(5))
+    with pytest.raises(UpstreamQuotaExceeded) as spent:
+        await second.get_json("p", {}, Deadline.after(5))
+    assert spent.value.upstream == "second"
+    for _ in range(3):
+        await uncounted.get_json("p", {}, Deadline.after(5))
+    assert len(session.requests) == 5
+    assert await guard.remaining("shared") == 0
+
+
+async def test_a_429_pauses_every_upstream_using_the_same_key() -> None:
+    guard = QuotaGuard({"shared": 100})
+    throttled = keyed_transport(
+        "first", ScriptedSession(Reply(status=429, headers={"Retry-After": "30"})), guard, "shared"
+    )
+    other_session = ScriptedSession(Reply())
+    other = keyed_transport("second", other_session, guard, "shared")
+    with pytest.raises(UpstreamQuotaExceeded):
+        await throttled.get_json("p", {}, Deadline.after(5))
+    with pytest.raises(UpstreamQuotaExceeded) as paused:
+        await other.get_json("p", {}, Deadline.after(5))
+    assert (paused.value.upstream, other_session.requests) == ("second", [])
+    assert paused.value.retry_after_s is not None
+    assert 29 <= paused.value.retry_after_s <= 30

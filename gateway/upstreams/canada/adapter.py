@@ -11,15 +11,14 @@ A row without its identifier (`tender` / `contract`) is skipped; any other unrea
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Generic, TypeVar
+from typing import TypeVar
 
-from gateway.cache.codec import JSON_NULL_BODY, EntryId
-from gateway.cache.store import Cached, ResponseCache, cache_key
+from gateway.cache.codec import JSON_NULL_BODY
 from gateway.errors import UpstreamBadResponse
 from gateway.models import (
+    MAX_PAGE_SIZE,
     Agency,
     Contract,
     ContractQuery,
@@ -32,17 +31,17 @@ from gateway.models import (
     TenderQuery,
 )
 from gateway.upstreams import wire
-from gateway.upstreams._http import UpstreamHttp
+from gateway.upstreams.canada.spec import SPEC
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import EmptyAnswer, UpstreamFetch
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
 
-NAME = "canada"
+NAME = SPEC.name
 TENDERS_PATH = "tenders.json"
 CONTRACTS_PATH = "contracts.json"
 UPSTREAM_ROW_CAP = 100
-MAX_PAGE_SIZE = 100
 CURRENCY = "CAD"
 LIST_SEPARATOR = ","  # CSV-style lists ("N76,V2"), tolerated where JSON should carry an array
-PARSED_ANSWERS_KEPT = 32  # per kind: cache entries whose parsed page (~130-200 KiB at 100 rows) is kept in process
 
 Item = TypeVar("Item")
 _log = logging.getLogger(__name__)
@@ -133,7 +132,7 @@ def parse_contract(row: object) -> Contract | None:
         title=_localized(row, "title"),
         buyer=Agency(buyer) if buyer.en or buyer.fr else None,
         supplier=supplier if supplier.name or supplier.city or supplier.region else None,
-        value=wire.money(row, "value", CURRENCY),
+        value=wire.money(row, "value", currency=CURRENCY),
         award_date=wire.day(row, "date_awarded"),
         expiry_date=wire.day(row, "date_expires"),
         gsins=wire.strings(row, "gsins", separator=LIST_SEPARATOR),
@@ -184,131 +183,81 @@ def _within(day: date | None, bounds: DateRange | None) -> bool:
     return (bounds.start is None or bounds.start <= day) and (bounds.end is None or day <= bounds.end)
 
 
-def sam_only_criteria(query: ContractQuery) -> tuple[str, ...]:
-    """Criteria that Canadian contract-history rows do not carry, so that no Canadian contract can match them."""
-    present = {
-        "modification_number": query.modification_number,
-        "referenced_idv_piid": query.referenced_idv_piid,
-        "naics": query.naics,
-        "product_or_service": query.product_or_service,
-        "agency_code": query.agency_code,
-        "supplier_uei": query.supplier_uei,
-        "fiscal_year": query.fiscal_year,
-        "award_or_idv": query.award_or_idv,
-        "place_of_performance_state": query.place_of_performance_state,
-    }
-    return tuple(name for name, value in present.items() if value not in (None, "", ()))
-
-
 def _slice(items: tuple[Item, ...], *, limit: int, offset: int) -> Page[Item]:
     start = max(offset, 0)
     size = min(max(limit, 0), MAX_PAGE_SIZE)
     return Page(items=items[start : start + size], total=len(items), offset=start)
 
 
-class ParsedAnswers(Generic[Item]):
-    """The parsed page of the last entry read for each of the `max_entries` most recently used cache keys.
-
-    Parsing a 100-row answer costs milliseconds, so a cache hit on the entry parsed last time reuses that parse
-    (models are frozen, so sharing them is safe). The cache's `entry_id` changes whenever an entry is written again,
-    so a refreshed entry is parsed anew; an answer without one (a miss, no cache) is parsed and not kept.
-    """
-
-    def __init__(self, parse: Callable[[object], Page[Item]], *, max_entries: int) -> None:
-        self._parse = parse
-        self.max_entries = max_entries
-        self._pages: OrderedDict[str, tuple[EntryId, Page[Item]]] = OrderedDict()
-
-    def __len__(self) -> int:
-        return len(self._pages)
-
-    def page(self, key: str, cached: Cached) -> Page[Item]:
-        if cached.entry_id is None:
-            return self._parse(cached.value)
-        kept = self._pages.get(key)
-        if kept is not None and kept[0] == cached.entry_id:
-            self._pages.move_to_end(key)
-            return kept[1]
-        page = self._parse(cached.value)
-        self._pages[key] = (cached.entry_id, page)
-        self._pages.move_to_end(key)
-        while len(self._pages) > self.max_entries:
-            self._pages.popitem(last=False)
-        return page
-
-
 class CanadaClient:
-    """Tenders and contracts through the response cache, which holds each upstream answer whole.
+    """Tenders (TenderClient) and contracts (ContractClient) through the shared fetch path, which caches each
+    upstream answer whole (and reuses its parse on a hit).
 
     `total` of a page is the number of rows left after local filtering, so it is capped by the upstream's 100 rows:
     it is the number of reachable rows, not the number of matching records in Canada's data.
     """
 
-    def __init__(
-        self,
-        http: UpstreamHttp,
-        cache: ResponseCache,
-        *,
-        ttl_s: int,
-        stale_for_s: int,
-        contracts_ttl_s: int | None = None,
-        parsed_answers_kept: int = PARSED_ANSWERS_KEPT,
-    ) -> None:
-        self._http = http
-        self._cache = cache
-        self._tender_pages = ParsedAnswers(parse_tender_page, max_entries=parsed_answers_kept)
-        self._contract_pages = ParsedAnswers(parse_contract_page, max_entries=parsed_answers_kept)
-        self._tenders_ttl_s = ttl_s
-        self._contracts_ttl_s = ttl_s if contracts_ttl_s is None else contracts_ttl_s
-        self._stale_for_s = stale_for_s
+    def __init__(self, spec: UpstreamSpec, fetch: UpstreamFetch) -> None:
+        self.spec = spec
+        self._fetch = fetch
 
-    async def tenders(self, query: TenderQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Tender]:
+    async def search_tenders(self, query: TenderQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Tender]:
         """Upstream filters: keywords, GSIN prefixes, delivery and opportunity regions; local: the closing range."""
         everything = await self._all_tenders(query, deadline)
         return _slice(select_tenders(everything.items, query), limit=limit, offset=offset)
 
-    async def contracts(self, query: ContractQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Contract]:
-        """Upstream filters: keywords and GSIN prefixes; local: see `select_contracts`.
+    async def tender(self, key: str, *, hint: str | None, deadline: Deadline) -> Tender | None:
+        """Found only among the (at most 100) rows the upstream answers for the GSIN `hint`, or unfiltered without
+        one: the upstream has no by-id endpoint, so a tender outside those rows reads as None."""
+        reference = key.strip()
+        if not reference:
+            return None
+        everything = await self._all_tenders(TenderQuery(gsins=(hint,) if hint else ()), deadline)
+        return next((tender for tender in everything.items if tender.reference == reference), None)
 
-        A query that excludes the CANADA source or carries a SAM-only criterion (`sam_only_criteria`) matches no
-        Canadian contract: the answer is an empty page and the upstream is not asked.
-        """
-        if ContractSource.CANADA not in query.sources or sam_only_criteria(query):
-            return Page(items=(), total=0, offset=max(offset, 0))
+    def check_contract_query(self, query: ContractQuery, *, limit: int) -> None:
+        """Nothing to refuse: every filter is sent as given or applied locally."""
+        del query, limit
+
+    async def search_contracts(
+        self, query: ContractQuery, *, limit: int, offset: int, selection: frozenset[str], deadline: Deadline
+    ) -> Page[Contract]:
+        """Upstream filters: keywords and GSIN prefixes; local: see `select_contracts`. Every row is whole, so
+        `selection` changes nothing."""
+        del selection
         everything = await self._all_contracts(query, deadline)
         return _slice(select_contracts(everything.items, query), limit=limit, offset=offset)
 
-    async def tender(self, reference: str, *, gsin: str | None, deadline: Deadline) -> Tender | None:
-        """Found only among the (at most 100) rows the upstream answers for `gsin`, or unfiltered without one:
-        the upstream has no by-id endpoint, so a tender outside those rows reads as None."""
-        reference = reference.strip()
-        if not reference:
-            return None
-        everything = await self._all_tenders(TenderQuery(gsins=(gsin,) if gsin else ()), deadline)
-        return next((tender for tender in everything.items if tender.reference == reference), None)
-
-    async def contract(self, number: str, *, gsin: str | None, deadline: Deadline) -> Contract | None:
-        """Found only among the (at most 100) rows the upstream answers for `gsin`, or unfiltered without one:
-        the upstream has no by-id endpoint, so a contract outside those rows reads as None."""
-        number = number.strip()
+    async def contract(
+        self, key: str, *, hint: str | None, selection: frozenset[str], deadline: Deadline
+    ) -> Contract | None:
+        """Found only among the (at most 100) rows the upstream answers for the GSIN `hint`, or unfiltered without
+        one: the upstream has no by-id endpoint, so a contract outside those rows reads as None."""
+        del selection
+        number = key.strip()
         if not number:
             return None
-        everything = await self._all_contracts(ContractQuery(gsins=(gsin,) if gsin else ()), deadline)
+        everything = await self._all_contracts(ContractQuery(gsins=(hint,) if hint else ()), deadline)
         return next((contract for contract in everything.items if contract.key == number), None)
 
     async def _all_tenders(self, query: TenderQuery, deadline: Deadline) -> Page[Tender]:
         params = build_params(query, limit=0, offset=0)
-        return await self._get(TENDERS_PATH, params, self._tenders_ttl_s, self._tender_pages, deadline)
+        return await self._fetch.get(
+            TENDERS_PATH,
+            params,
+            kind=RecordKind.TENDER,
+            parse=parse_tender_page,
+            empty=EmptyAnswer(Page(items=(), total=0)),  # HTTP 204: an empty array
+            deadline=deadline,
+        )
 
     async def _all_contracts(self, query: ContractQuery, deadline: Deadline) -> Page[Contract]:
         params = build_params(query, limit=0, offset=0)
-        return await self._get(CONTRACTS_PATH, params, self._contracts_ttl_s, self._contract_pages, deadline)
-
-    async def _get(
-        self, path: str, params: dict[str, str], ttl_s: int, pages: ParsedAnswers[Item], deadline: Deadline
-    ) -> Page[Item]:
-        key = cache_key(NAME, path, params)
-        cached = await self._cache.get_or_fetch(
-            key, lambda: self._http.get_json(path, params, deadline), ttl_s=ttl_s, stale_for_s=self._stale_for_s
+        return await self._fetch.get(
+            CONTRACTS_PATH,
+            params,
+            kind=RecordKind.CONTRACT,
+            parse=parse_contract_page,
+            empty=EmptyAnswer(Page(items=(), total=0)),
+            deadline=deadline,
         )
-        return pages.page(key, cached)

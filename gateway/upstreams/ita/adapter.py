@@ -20,18 +20,17 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote
 
-from gateway.cache.codec import JSON_NULL_BODY
-from gateway.cache.store import ResponseCache, cache_key
-from gateway.errors import UpstreamBadResponse, UpstreamRejected
-from gateway.models import Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
+from gateway.errors import UpstreamBadResponse
+from gateway.models import MAX_PAGE_SIZE, Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
 from gateway.upstreams import wire
-from gateway.upstreams._http import UpstreamHttp
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import NO_CONTENT, EmptyAnswer, UpstreamFetch
+from gateway.upstreams.ita.spec import SPEC
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
 
-NAME = "ita"
+NAME = SPEC.name
 SEARCH_PATH = "v2/trade_leads/search"
 LEAD_PATH = "v2/trade_leads/"
-MAX_PAGE_SIZE = 100
 # ITA wants both bounds of a date range; an open bound is filled with a date outside any lead's life.
 OPEN_RANGE_START = date(1900, 1, 1)
 OPEN_RANGE_END = date(2999, 12, 31)
@@ -96,6 +95,11 @@ def parse_page(payload: object) -> Page[Lead]:
     )
 
 
+def parse_search(payload: object) -> LeadSearch:
+    """A search envelope: its page of leads and its `sources_used`."""
+    return LeadSearch(parse_page(payload), parse_sources_used(payload))
+
+
 def parse_sources_used(payload: object) -> tuple[SourceMetadata, ...]:
     """The envelope's `sources_used`; unreadable entries are skipped, `''` timestamps become None."""
     entries = _envelope(payload)[0].get("sources_used")
@@ -117,6 +121,13 @@ def _envelope(payload: object) -> tuple[dict[str, object], list[object]]:
     if not isinstance(payload, dict) or not isinstance(results, list):
         raise UpstreamBadResponse(NAME, "ita answered a search envelope without a results list")
     return payload, results
+
+
+def parse_lead_object(payload: object, lead_id: str) -> Lead | None:
+    """The body of `GET v2/trade_leads/{lead_id}`: one lead object (its id defaults to `lead_id`)."""
+    if not isinstance(payload, dict):
+        raise UpstreamBadResponse(NAME, "ita answered a lead that is not an object")
+    return parse_lead(payload, fallback_id=lead_id)
 
 
 def parse_lead(item: object, *, fallback_id: str | None = None) -> Lead | None:
@@ -170,54 +181,45 @@ def parse_lead(item: object, *, fallback_id: str | None = None) -> Lead | None:
 
 
 def _money(item: Mapping[str, object], key: str, currency: str | None) -> Money | None:
-    return None if currency is None else wire.money(item, key, currency)
+    return None if currency is None else wire.money(item, key, currency=currency)
 
 
 class TradeLeadsClient:
-    """Searches ITA trade leads through the response cache (which stores the upstream JSON, never parsed leads)."""
+    """ITA trade leads (LeadClient) through the shared fetch path, which caches ITA's JSON, never parsed leads."""
 
-    def __init__(self, http: UpstreamHttp, cache: ResponseCache, *, ttl_s: int, stale_for_s: int) -> None:
-        self._http = http
-        self._cache = cache
-        self._ttl_s = ttl_s
-        self._stale_for_s = stale_for_s
+    def __init__(self, spec: UpstreamSpec, fetch: UpstreamFetch) -> None:
+        self.spec = spec
+        self._fetch = fetch
 
-    async def search(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
         return (await self.search_with_sources(query, limit=limit, offset=offset, deadline=deadline)).page
 
     async def search_with_sources(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> LeadSearch:
-        """One upstream answer read twice: the page and its `sources_used` (same cache entry as `search`)."""
-        payload = await self._get(SEARCH_PATH, build_params(query, limit=limit, offset=offset), deadline)
-        if payload is JSON_NULL_BODY:
-            return LeadSearch(Page(items=(), total=0, offset=max(offset, 0)), ())
-        return LeadSearch(parse_page(payload), parse_sources_used(payload))
+        """One upstream answer read twice: the page and its `sources_used` (same cache entry as `search_leads`)."""
+        nothing = LeadSearch(Page(items=(), total=0, offset=max(offset, 0)), ())
+        return await self._fetch.get(
+            SEARCH_PATH,
+            build_params(query, limit=limit, offset=offset),
+            kind=RecordKind.LEAD,
+            parse=parse_search,
+            empty=EmptyAnswer(nothing),
+            deadline=deadline,
+        )
 
-    async def sources(self, *, deadline: Deadline) -> tuple[SourceMetadata, ...]:
+    async def lead_sources(self, *, deadline: Deadline) -> tuple[SourceMetadata, ...]:
         """Every source's freshness, from a `size=0` search (ITA then answers `total` and `sources_used` only)."""
         return (await self.search_with_sources(LeadQuery(), limit=0, offset=0, deadline=deadline)).sources
 
-    async def lead(self, lead_id: str, *, deadline: Deadline) -> Lead | None:
-        """`GET v2/trade_leads/{id}`; None when ITA answers 404 or the id is blank."""
-        lead_id = lead_id.strip()
+    async def lead(self, key: str, *, deadline: Deadline) -> Lead | None:
+        """`GET v2/trade_leads/{id}`; None when ITA answers 404 (or 204) or the id is blank."""
+        lead_id = key.strip()
         if not lead_id:
             return None
-        try:
-            payload = await self._get(LEAD_PATH + quote(lead_id, safe=""), {}, deadline)
-        except UpstreamRejected as rejected:
-            if rejected.extensions.get("status") == 404:
-                return None
-            raise
-        if payload is JSON_NULL_BODY:
-            return None
-        if not isinstance(payload, dict):
-            raise UpstreamBadResponse(NAME, "ita answered a lead that is not an object")
-        return parse_lead(payload, fallback_id=lead_id)
-
-    async def _get(self, path: str, params: dict[str, str], deadline: Deadline) -> object:
-        cached = await self._cache.get_or_fetch(
-            cache_key(NAME, path, params),
-            lambda: self._http.get_json(path, params, deadline),
-            ttl_s=self._ttl_s,
-            stale_for_s=self._stale_for_s,
+        return await self._fetch.get(
+            LEAD_PATH + quote(lead_id, safe=""),
+            {},
+            kind=RecordKind.LEAD,
+            parse=lambda payload: parse_lead_object(payload, lead_id),
+            empty=EmptyAnswer(None, frozenset({NO_CONTENT, 404})),
+            deadline=deadline,
         )
-        return cached.value

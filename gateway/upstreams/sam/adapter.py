@@ -1,4 +1,4 @@
-"""SAM.gov Contract Awards v1: request parameters, envelope parsing, and the thin client.
+"""SAM.gov Contract Awards v1: request parameters, envelope parsing, and the client.
 
 SAM quirks handled here: every scalar arrives as a JSON string (`"null"` included), dates come in several shapes,
 `awardeeData` lives inside `awardDetails`, `offset` is a page index (not a record offset), and the characters
@@ -12,15 +12,14 @@ import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Protocol
 
 from gateway.cache.codec import JSON_NULL_BODY
-from gateway.cache.store import ResponseCache, cache_key
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamRejected
 from gateway.models import (
+    MAX_PAGE_SIZE,
     Agency,
     AwardFamily,
     CodeName,
@@ -37,11 +36,16 @@ from gateway.models import (
     Supplier,
     ValueRange,
 )
+from gateway.upstreams import wire
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.fetch import NO_CONTENT, EmptyAnswer, UpstreamFetch
+from gateway.upstreams.sam.spec import SPEC
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
 
-NAME = "sam"
+NAME = SPEC.name
 SEARCH_PATH = "contract-awards/v1/search"
-MAX_LIMIT = 100
+CURRENCY = "USD"
+NOTHING_FOUND_STATUSES = frozenset({NO_CONTENT, 404})  # 204, and the 404 "No Data found" of SAM's error table
 MAX_REACHABLE_RECORDS = 400_000  # SAM refuses offset x limit > 400,000
 MAX_LIST_VALUES = 100  # SAM refuses more than 100 UEIs / NAICS / PSCs in one parameter
 FORBIDDEN_CHARACTERS = "&|{}^\\"
@@ -50,8 +54,6 @@ ANY_OF_SEPARATOR = "~"
 DOLLARS_BOUND = Decimal("999999999999999.99")
 CONTRACT_LOOKUP_LIMIT = 10
 IDV_DISCOVERY_LIMIT = 100
-_MAX_DOLLAR_DIGITS = 21  # more than any public budget: larger numbers are garbage, not dollars
-_MAX_INT_DIGITS = 18
 _RESERVED_IN_KEYWORDS = re.compile(r"\b(includeSections|emailId|piidAggregation|format)\s*[=:]", re.IGNORECASE)
 
 logger = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ SECTIONS_BY_FIELD: Mapping[str, SamSections] = MappingProxyType(
         "referenced_idv_piid": _CONTRACT_ID,
         "gsins": _CONTRACT_ID,  # Canadian only: always empty for SAM
         "url": _CONTRACT_ID,  # SAM records carry no public URL
+        "notice": _CONTRACT_ID,  # CanadaBuys notices only: always None for SAM
         "buyer": _CORE,
         "award_type": _CORE,
         "naics": _CORE,
@@ -144,29 +147,51 @@ def covering_pages(offset: int, limit: int) -> tuple[PageRequest, ...]:
     if offset % limit == 0:
         return (PageRequest(limit, offset),)
     last = offset + limit - 1
-    for size in range(limit + 1, MAX_LIMIT + 1):
+    for size in range(limit + 1, MAX_PAGE_SIZE + 1):
         if offset // size == last // size:
             return (PageRequest(size, offset // size * size),)
     first = offset // limit * limit
     return (PageRequest(limit, first), PageRequest(limit, first + limit))
 
 
-def build_params(query: ContractQuery, *, limit: int, offset: int, sections: SamSections) -> dict[str, str]:
-    """SAM search parameters for one page; `offset` counts records and must be a multiple of `limit`.
+def check_paging(limit: int, offset: int, *, window: bool = False) -> None:
+    """SAM's paging rules, in one place; raises BadUserInput for what SAM would refuse or cannot serve.
 
-    Raises BadUserInput for values SAM would refuse (forbidden characters, over 100 list values, inverted ranges).
+    A page the gateway sends holds 1 to 100 records and starts within the first 400,000 records of the search; a
+    window a caller asks for (`window=True`) holds 0 to 100 records and ends within them.
     """
-    if not 1 <= limit <= MAX_LIMIT:
-        raise BadUserInput(f"SAM pages hold 1 to {MAX_LIMIT} records", limit=limit)
+    smallest = 0 if window else 1
+    if not smallest <= limit <= MAX_PAGE_SIZE:
+        raise BadUserInput(f"SAM pages hold {smallest} to {MAX_PAGE_SIZE} records", limit=limit)
     if offset < 0:
         raise BadUserInput("offset must not be negative", offset=offset)
-    if offset % limit:
-        raise ValueError(f"SAM pages by index: offset {offset} is not a multiple of limit {limit}")
-    if offset > MAX_REACHABLE_RECORDS:
+    if (offset + limit if window else offset) > MAX_REACHABLE_RECORDS:
         raise BadUserInput(
             f"SAM serves only the first {MAX_REACHABLE_RECORDS:,} records of a search; narrow it (e.g. by award date)",
             offset=offset,
         )
+
+
+def build_params(query: ContractQuery, *, limit: int, offset: int, sections: SamSections) -> dict[str, str]:
+    """SAM search parameters for one page; `offset` counts records and must be a multiple of `limit`.
+
+    Raises BadUserInput for values SAM would refuse (paging, forbidden characters, over 100 list values, inverted
+    ranges: `check_paging`, `search_filters`).
+    """
+    check_paging(limit, offset)
+    if offset % limit:
+        raise ValueError(f"SAM pages by index: offset {offset} is not a multiple of limit {limit}")
+    params = search_filters(query)
+    include_sections = include_sections_param(sections)
+    if include_sections is not None:
+        params["includeSections"] = include_sections
+    params["limit"] = str(limit)
+    params["offset"] = str(offset // limit)
+    return params
+
+
+def search_filters(query: ContractQuery) -> dict[str, str]:
+    """The filter parameters of `query` in SAM's syntax; BadUserInput for values SAM would refuse."""
     filters: dict[str, tuple[str, str | None]] = {
         "q": ("keywords", _keywords(query.keywords)),
         "piid": ("piid", _single("piid", query.piid)),
@@ -199,11 +224,6 @@ def build_params(query: ContractQuery, *, limit: int, offset: int, sections: Sam
                 field=field_name,
             )
         params[param] = value
-    include_sections = include_sections_param(sections)
-    if include_sections is not None:
-        params["includeSections"] = include_sections
-    params["limit"] = str(limit)
-    params["offset"] = str(offset // limit)
     return params
 
 
@@ -292,88 +312,22 @@ def _award_or_idv(kind: str | None) -> str | None:
 # -- response parsing (pure and total) -------------------------------------------------------------------------------
 
 
-def _at(value: object, *path: str) -> object:
-    """The value at `path` inside nested JSON objects, or None where a step is missing or not an object."""
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _text(value: object, *path: str) -> str | None:
-    found = _at(value, *path)
-    if isinstance(found, bool):
-        return None
-    if isinstance(found, int | float):
-        return str(found)
-    if not isinstance(found, str):
-        return None
-    text = found.strip()
-    return text if text and text != "null" else None  # SAM writes absent scalars as "null" at times
-
-
-def _decimal(value: object) -> Decimal | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        value = repr(value)
-    if not isinstance(value, str):
-        return None
-    try:
-        amount = Decimal(value.strip())
-    except InvalidOperation:
-        return None
-    return amount if amount.is_finite() and amount.adjusted() < _MAX_DOLLAR_DIGITS else None
-
-
-def _int(value: object) -> int | None:
-    number = _decimal(value)
-    if number is None or number.adjusted() >= _MAX_INT_DIGITS or number != number.to_integral_value():
-        return None
-    return int(number)
-
-
 def _money(value: object, *path: str) -> Money | None:
-    amount = _decimal(_at(value, *path))
-    return Money(amount, "USD") if amount is not None else None
-
-
-def _datetime(value: object, *path: str) -> datetime | None:
-    """SAM's date shapes: `2025-02-20T00:00:00Z`, `2025-02-20T19:13:54.000Z`, `2025-02-20 00:00:00.000` (UTC), plain
-    ISO dates and `MM/DD/YYYY`; anything else is None."""
-    text = _text(value, *path)
-    if text is None:
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            moment = datetime.strptime(text, "%m/%d/%Y")
-        except ValueError:
-            return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _date(value: object, *path: str) -> date | None:
-    moment = _datetime(value, *path)
-    return moment.date() if moment is not None else None
+    return wire.money(value, *path, currency=CURRENCY, strict=True)
 
 
 def _code_name(value: object, *path: str) -> CodeName | None:
-    found = _at(value, *path)
+    found = wire.at(value, *path)
     if isinstance(found, list):
         found = found[0] if found else None
-    code, name = _text(found, "code"), _text(found, "name")
+    code, name = wire.text(found, "code"), wire.text(found, "name")
     return CodeName(code, name) if code is not None or name is not None else None
 
 
 def _buyer(core: object) -> Agency | None:
-    contracting = _at(core, "federalOrganization", "contractingInformation")
-    department_name = _text(contracting, "contractingDepartment", "name")
-    department_code = _text(contracting, "contractingDepartment", "code")
+    contracting = wire.at(core, "federalOrganization", "contractingInformation")
+    department_name = wire.text(contracting, "contractingDepartment", "name")
+    department_code = wire.text(contracting, "contractingDepartment", "code")
     subtier = _code_name(contracting, "contractingSubtier")
     office = _code_name(contracting, "contractingOffice")
     if department_name is None and department_code is None and subtier is None and office is None:
@@ -382,58 +336,58 @@ def _buyer(core: object) -> Agency | None:
 
 
 def _supplier(details: object) -> Supplier | None:
-    awardee = _at(details, "awardeeData")
+    awardee = wire.at(details, "awardeeData")
     if not isinstance(awardee, dict):
         return None
     header, location = awardee.get("awardeeHeader"), awardee.get("awardeeLocation")
     return Supplier(
         name=(
-            _text(header, "legalBusinessName")
-            or _text(header, "awardeeName")
-            or _text(header, "awardeeNameFromContract")
+            wire.text(header, "legalBusinessName")
+            or wire.text(header, "awardeeName")
+            or wire.text(header, "awardeeNameFromContract")
         ),
-        unique_entity_id=_text(awardee, "awardeeUEIInformation", "uniqueEntityId"),
-        cage_code=_text(awardee, "awardeeUEIInformation", "cageCode"),
-        city=_text(location, "city") or _text(location, "city", "name"),
-        region=_text(location, "state", "code") or _text(location, "state"),
-        country=_text(location, "country", "code") or _text(location, "country"),
+        unique_entity_id=wire.text(awardee, "awardeeUEIInformation", "uniqueEntityId"),
+        cage_code=wire.text(awardee, "awardeeUEIInformation", "cageCode"),
+        city=wire.text(location, "city") or wire.text(location, "city", "name"),
+        region=wire.text(location, "state", "code") or wire.text(location, "state"),
+        country=wire.text(location, "country", "code") or wire.text(location, "country"),
     )
 
 
 def _place_of_performance(core: object) -> Country | None:
-    country = _at(core, "principalPlaceOfPerformance", "country")
-    code, name = _text(country, "code"), _text(country, "name")
+    country = wire.at(core, "principalPlaceOfPerformance", "country")
+    code, name = wire.text(country, "code"), wire.text(country, "name")
     return Country(code, name) if code is not None or name is not None else None
 
 
 def parse_contract(item: object) -> Contract | None:
     """One `awardSummary[]` item, or None when it has no PIID (a malformed item is skipped, never fatal)."""
-    contract_id = _at(item, "contractId")
-    piid = _text(contract_id, "piid")
+    contract_id = wire.at(item, "contractId")
+    piid = wire.text(contract_id, "piid")
     if piid is None:
         return None
     key = SamContractKey(
         piid,
-        _text(contract_id, "modificationNumber"),
-        _text(contract_id, "transactionNumber"),
-        _text(contract_id, "referencedIDVPiid"),
+        wire.text(contract_id, "modificationNumber"),
+        wire.text(contract_id, "transactionNumber"),
+        wire.text(contract_id, "referencedIDVPiid"),
     )
-    core, details = _at(item, "coreData"), _at(item, "awardDetails")
-    dates = _at(details, "dates")
+    core, details = wire.at(item, "coreData"), wire.at(item, "awardDetails")
+    dates = wire.at(details, "dates")
     return Contract(
         source=ContractSource.SAM,
         key=key.encode(),
         piid=piid,
-        title=LocalizedText(_text(details, "productOrServiceInformation", "descriptionOfContractRequirement")),
+        title=LocalizedText(wire.text(details, "productOrServiceInformation", "descriptionOfContractRequirement")),
         modification_number=key.modification_number,
         referenced_idv_piid=key.referenced_idv_piid,
         buyer=_buyer(core),
         supplier=_supplier(details),
         value=_money(details, "dollars", "actionObligation"),
         total_value=_money(details, "totalContractDollars", "totalActionObligation"),
-        award_date=_date(dates, "dateSigned"),
-        expiry_date=_date(dates, "currentCompletionDate") or _date(dates, "ultimateCompletionDate"),
-        fiscal_year=_int(_at(dates, "fiscalYear")),
+        award_date=wire.day(dates, "dateSigned"),
+        expiry_date=wire.day(dates, "currentCompletionDate") or wire.day(dates, "ultimateCompletionDate"),
+        fiscal_year=wire.integer(dates, "fiscalYear"),
         award_type=_code_name(core, "awardOrIDVType"),
         naics=_code_name(core, "productOrServiceInformation", "principalNaics"),
         product_or_service=_code_name(core, "productOrServiceInformation", "productOrService"),
@@ -442,53 +396,62 @@ def parse_contract(item: object) -> Contract | None:
             or _code_name(details, "competitionInformation", "idvTypeOfSetAside")
         ),
         place_of_performance=_place_of_performance(core),
-        last_modified=_datetime(details, "transactionData", "lastModifiedDate"),
+        last_modified=wire.moment(details, "transactionData", "lastModifiedDate"),
     )
 
 
-def award_summary(payload: object) -> list[object]:
-    """The raw `awardSummary` items of a search envelope; UpstreamBadResponse when it is not one."""
+@dataclass(frozen=True)
+class SearchAnswer:
+    """One search envelope as read: a contract per `awardSummary` item, None where an item is malformed (so that a
+    window sliced from it never shifts), SAM's total, and the record offset of its first item."""
+
+    contracts: tuple[Contract | None, ...]
+    total: int | None
+    offset: int = 0
+
+    def page(self) -> Page[Contract]:
+        return Page(tuple(contract for contract in self.contracts if contract is not None), self.total, self.offset)
+
+
+NOTHING_FOUND = SearchAnswer((), 0)  # HTTP 204, or the 404 "No Data found" of SAM's error table
+
+
+def parse_search(payload: object) -> SearchAnswer:
+    """A SAM search envelope (or JSON_NULL_BODY for 204); UpstreamBadResponse when it is not one.
+    `offset` is the echoed page index x limit."""
     if payload is JSON_NULL_BODY:
-        return []
+        return NOTHING_FOUND
     if not isinstance(payload, dict):
         raise UpstreamBadResponse(NAME, f"{NAME} answered JSON that is not a search envelope")
+    total = wire.integer(payload, "totalRecords")
     items = payload.get("awardSummary")
-    if isinstance(items, list):
-        return items
-    if items is None and _int(payload.get("totalRecords")) == 0:
-        return []
-    raise UpstreamBadResponse(NAME, f"{NAME} answered a search envelope without an awardSummary list")
-
-
-def total_records(payload: object) -> int | None:
-    return 0 if payload is JSON_NULL_BODY else _int(_at(payload, "totalRecords"))
-
-
-def parse_contracts(items: Iterable[object]) -> tuple[Contract, ...]:
-    raw = list(items)
-    contracts = tuple(contract for contract in map(parse_contract, raw) if contract is not None)
-    if len(contracts) < len(raw):
-        logger.warning("%s: skipped %d malformed awardSummary items", NAME, len(raw) - len(contracts))
-    return contracts
-
-
-def parse_page(payload: object) -> Page[Contract]:
-    """A SAM search envelope (or JSON_NULL_BODY for 204) as a page; `offset` is the echoed page index x limit."""
-    items = parse_contracts(award_summary(payload))
-    page_index, limit = _int(_at(payload, "offset")), _int(_at(payload, "limit"))
+    if items is None and total == 0:
+        items = []
+    if not isinstance(items, list):
+        raise UpstreamBadResponse(NAME, f"{NAME} answered a search envelope without an awardSummary list")
+    contracts = tuple(parse_contract(item) for item in items)
+    skipped = sum(contract is None for contract in contracts)
+    if skipped:
+        logger.warning("%s: skipped %d malformed awardSummary items", NAME, skipped)
+    page_index, limit = wire.integer(payload, "offset"), wire.integer(payload, "limit")
     offset = 0
     if page_index is not None and limit is not None and page_index >= 0 and limit > 0:
         offset = page_index * limit
-    return Page(items, total_records(payload), offset)
+    return SearchAnswer(contracts, total, offset)
+
+
+def parse_page(payload: object) -> Page[Contract]:
+    """A SAM search envelope (or JSON_NULL_BODY for 204) as a page of the contracts it holds."""
+    return parse_search(payload).page()
 
 
 def _family_counts(aggregation: object, block: str) -> FamilyCounts | None:
-    counts = _at(aggregation, block)
+    counts = wire.at(aggregation, block)
     if not isinstance(counts, dict):
         return None
     return FamilyCounts(
-        base_count=_int(counts.get("baseCount")),
-        total_count=_int(counts.get("totalCount")),
+        base_count=wire.integer(counts, "baseCount"),
+        total_count=wire.integer(counts, "totalCount"),
         total_dollars=_money(counts, "totalDollars"),
     )
 
@@ -500,7 +463,7 @@ def parse_award_family(payload: object, piid: str) -> AwardFamily | None:
     if not isinstance(payload, dict):
         raise UpstreamBadResponse(NAME, f"{NAME} answered JSON that is not a search envelope")
     aggregation = payload.get("piidAggregation")
-    count = _int(_at(aggregation, "awardFamilySummary", "count"))
+    count = wire.integer(aggregation, "awardFamilySummary", "count")
     total_dollars = _money(aggregation, "awardFamilySummary", "totalDollars")
     if count is None or total_dollars is None:
         return None
@@ -517,65 +480,51 @@ def parse_award_family(payload: object, piid: str) -> AwardFamily | None:
 # -- client ----------------------------------------------------------------------------------------------------------
 
 
-class JsonGetter(Protocol):
-    """What the client needs of the transport (UpstreamHttp; a fake in unit tests)."""
-
-    async def get_json(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object: ...
-
-
-def _empty_envelope() -> dict[str, object]:
-    return {"awardSummary": [], "totalRecords": "0"}
-
-
 class ContractAwardsClient:
-    """build_params -> cache.get_or_fetch(get_json) -> parse; the cache holds SAM's JSON, keyed without the api key.
+    """Contracts (ContractClient) and award families (AwardFamilyClient) through the shared fetch path, which caches
+    SAM's JSON keyed without the api key. "Nothing matched" (204, or SAM's 404 "No Data found") is an empty page.
 
-    "Nothing matched" (204, or the 404 "No Data found" of SAM's error table) is cached as an empty envelope.
+    `selection` names the Contract fields a query needs: only their sections are asked for (`sections_for`).
     """
 
-    def __init__(self, http: JsonGetter, cache: ResponseCache, ttl_s: int, stale_for_s: int, family_ttl_s: int) -> None:
-        self._http = http
-        self._cache = cache
-        self._ttl_s = ttl_s
-        self._stale_for_s = stale_for_s
-        self._family_ttl_s = family_ttl_s
+    def __init__(self, spec: UpstreamSpec, fetch: UpstreamFetch) -> None:
+        self.spec = spec
+        self._fetch = fetch
 
-    async def search(
-        self, query: ContractQuery, *, limit: int, offset: int, sections: SamSections, deadline: Deadline
+    def check_contract_query(self, query: ContractQuery, *, limit: int) -> None:
+        check_paging(limit, 0, window=True)
+        search_filters(query)
+
+    async def search_contracts(
+        self, query: ContractQuery, *, limit: int, offset: int, selection: frozenset[str], deadline: Deadline
     ) -> Page[Contract]:
         """Records [offset, offset + limit) of a search; `limit` 0 asks only for the total (one 1-record page)."""
-        if not 0 <= limit <= MAX_LIMIT:
-            raise BadUserInput(f"SAM pages hold at most {MAX_LIMIT} records", limit=limit)
-        if offset < 0:
-            raise BadUserInput("offset must not be negative", offset=offset)
-        if offset + limit > MAX_REACHABLE_RECORDS:
-            raise BadUserInput(
-                f"SAM serves only the first {MAX_REACHABLE_RECORDS:,} records of a search; narrow it (e.g. by date)",
-                offset=offset,
-            )
+        check_paging(limit, offset, window=True)
         if limit == 0:
             params = build_params(query, limit=1, offset=0, sections=SamSections())
-            return Page((), total_records(await self._get(params, deadline, self._ttl_s)), offset)
+            return Page((), (await self._search(params, deadline)).total, offset)
         pages = covering_pages(offset, limit)
+        sections = sections_for(selection)
         every_params = [build_params(query, limit=p.limit, offset=p.offset, sections=sections) for p in pages]
-        payloads = await self._get_all(every_params, deadline)
-        raw_items = [item for payload in payloads for item in award_summary(payload)]
+        answers = await self._search_all(every_params, deadline)
+        slots = [contract for answer in answers for contract in answer.contracts]
         skip = offset - pages[0].offset
-        return Page(parse_contracts(raw_items[skip : skip + limit]), total_records(payloads[0]), offset)
+        window = tuple(contract for contract in slots[skip : skip + limit] if contract is not None)
+        return Page(window, answers[0].total, offset)
 
     async def contract(
-        self,
-        piid: str,
-        modification_number: str | None = None,
-        referenced_idv_piid: str | None = None,
-        *,
-        sections: SamSections,
-        deadline: Deadline,
-        transaction_number: str | None = None,
+        self, key: str, *, hint: str | None, selection: frozenset[str], deadline: Deadline
     ) -> Contract | None:
-        """The transaction with these identifiers (None ones match anything); the base award when no modification."""
+        """The transaction a `Contract.key` names (parts left empty match anything; the base award is preferred)."""
+        del hint
+        wanted = SamContractKey.decode(key.strip())
+        if wanted is None:
+            raise BadUserInput("not the key of a SAM contract award", argument="id")
         wanted = SamContractKey(
-            _clean(piid) or "", _clean(modification_number), _clean(transaction_number), _clean(referenced_idv_piid)
+            wanted.piid.strip(),
+            _clean(wanted.modification_number),
+            _clean(wanted.transaction_number),
+            _clean(wanted.referenced_idv_piid),
         )
         if not wanted.piid:
             raise BadUserInput("a PIID is required", field="piid")
@@ -584,30 +533,16 @@ class ContractAwardsClient:
             modification_number=wanted.modification_number,
             referenced_idv_piid=wanted.referenced_idv_piid,
         )
-        params = build_params(query, limit=CONTRACT_LOOKUP_LIMIT, offset=0, sections=sections)
-        found = parse_contracts(award_summary(await self._get(params, deadline, self._ttl_s)))
+        params = build_params(query, limit=CONTRACT_LOOKUP_LIMIT, offset=0, sections=sections_for(selection))
+        found = (await self._search(params, deadline)).page().items
         matches = [contract for contract in found if _matches(contract, wanted)]
         if not matches:
             return None
         base = [contract for contract in matches if contract.modification_number in {"0", None}]
         return (base or matches)[0]
 
-    async def contract_by_key(self, key: str, *, sections: SamSections, deadline: Deadline) -> Contract | None:
-        """The transaction a `Contract.key` names."""
-        wanted = SamContractKey.decode(key)
-        if wanted is None:
-            raise BadUserInput("not the key of a SAM contract award", argument="id")
-        return await self.contract(
-            wanted.piid,
-            wanted.modification_number,
-            wanted.referenced_idv_piid,
-            transaction_number=wanted.transaction_number,
-            sections=sections,
-            deadline=deadline,
-        )
-
     async def award_family(
-        self, piid: str, *, deadline: Deadline, referenced_idv_piid: str | None = None
+        self, piid: str, *, referenced_idv_piid: str | None = None, deadline: Deadline
     ) -> AwardFamily | None:
         """SAM's piidAggregation for a PIID (one 1-record call with only contractId).
 
@@ -620,52 +555,57 @@ class ContractAwardsClient:
         if "piid" not in params:
             raise BadUserInput("a PIID is required", field="piid")
         params["piidAggregation"] = "yes"
+        family_of = params["piid"]
         try:
-            payload = await self._get(params, deadline, self._family_ttl_s)
+            return await self._fetch.get(
+                SEARCH_PATH,
+                params,
+                kind=RecordKind.AWARD_FAMILY,
+                parse=lambda payload: parse_award_family(payload, family_of),
+                empty=EmptyAnswer(None, NOTHING_FOUND_STATUSES),
+                deadline=deadline,
+            )
         except UpstreamRejected as rejected:
             if rejected.extensions.get("status") != 400 or referenced_idv_piid is not None:
                 raise
-            referenced = await self._referenced_idvs(params["piid"], deadline)
+            referenced = await self._referenced_idvs(family_of, deadline)
             if not referenced:
                 raise
             if len(referenced) > 1:
                 raise BadUserInput(
-                    f"PIID {params['piid']} is not unique in SAM; give the referenced IDV PIID "
+                    f"PIID {family_of} is not unique in SAM; give the referenced IDV PIID "
                     f"(one of {', '.join(referenced[:5])})",
                     field="referenced_idv_piid",
                 ) from None
-            return await self.award_family(piid, deadline=deadline, referenced_idv_piid=referenced[0])
-        return parse_award_family(payload, params["piid"])
+            return await self.award_family(piid, referenced_idv_piid=referenced[0], deadline=deadline)
 
     async def _referenced_idvs(self, piid: str, deadline: Deadline) -> list[str]:
         params = build_params(ContractQuery(piid=piid), limit=IDV_DISCOVERY_LIMIT, offset=0, sections=SamSections())
-        found = parse_contracts(award_summary(await self._get(params, deadline, self._ttl_s)))
+        found = (await self._search(params, deadline)).page().items
         return sorted({c.referenced_idv_piid for c in found if c.piid == piid and c.referenced_idv_piid is not None})
 
-    async def _get_all(self, every_params: Sequence[dict[str, str]], deadline: Deadline) -> list[object]:
+    async def _search_all(self, every_params: Sequence[dict[str, str]], deadline: Deadline) -> list[SearchAnswer]:
         if len(every_params) == 1:
-            return [await self._get(every_params[0], deadline, self._ttl_s)]
+            return [await self._search(every_params[0], deadline)]
         results = await asyncio.gather(
-            *(self._get(params, deadline, self._ttl_s) for params in every_params), return_exceptions=True
+            *(self._search(params, deadline) for params in every_params), return_exceptions=True
         )
+        answers: list[SearchAnswer] = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        return list(results)
+            answers.append(result)
+        return answers
 
-    async def _get(self, params: dict[str, str], deadline: Deadline, ttl_s: int) -> object:
-        async def fetch() -> object:
-            try:
-                body = await self._http.get_json(SEARCH_PATH, params, deadline)
-            except UpstreamRejected as rejected:
-                if rejected.extensions.get("status") == 404:
-                    return _empty_envelope()
-                raise
-            return _empty_envelope() if body is JSON_NULL_BODY else body
-
-        key = cache_key(NAME, SEARCH_PATH, params)
-        cached = await self._cache.get_or_fetch(key, fetch, ttl_s=ttl_s, stale_for_s=self._stale_for_s)
-        return cached.value
+    async def _search(self, params: dict[str, str], deadline: Deadline) -> SearchAnswer:
+        return await self._fetch.get(
+            SEARCH_PATH,
+            params,
+            kind=RecordKind.CONTRACT,
+            parse=parse_search,
+            empty=EmptyAnswer(NOTHING_FOUND, NOTHING_FOUND_STATUSES),
+            deadline=deadline,
+        )
 
 
 def _clean(value: str | None) -> str | None:
