@@ -1,22 +1,27 @@
-"""Cursors and Relay connections over upstream offsets."""
+"""Cursors and Relay connections over merged upstream pages.
+
+A cursor is base64url (unpadded) of a JSON object: the position reached in each source, keyed by upstream name
+(`{"canada": 4, "sam": 6}`). Cursors issued before lists were merged generically still work: a contracts cursor had
+this very shape; a leads or tenders cursor was `{"o": n}`, the position in the one upstream that served the list then.
+"""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
 from gateway.errors import BadUserInput
-from gateway.models import Page
+from resolvers.merge import Merged
 from schema.common import Connection, Edge, PageInfo
 
 ModelT = TypeVar("ModelT")
 NodeT = TypeVar("NodeT")
 
-DEFAULT_PAGE_SIZE = 10
 MAX_OFFSET = 400_000
+LEGACY_SINGLE_SOURCE_KEY = "o"
 
 
 def page_size(first: int, maximum: int) -> int:
@@ -25,44 +30,47 @@ def page_size(first: int, maximum: int) -> int:
     return first
 
 
-def encode_cursor(position: dict[str, int]) -> str:
-    raw = json.dumps(position, separators=(",", ":"), sort_keys=True)
+def encode_cursor(positions: Mapping[str, int]) -> str:
+    raw = json.dumps(dict(positions), separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, keys: Sequence[str]) -> dict[str, int]:
-    """Positions per key from an `after` cursor; BAD_USER_INPUT when it is not one of ours."""
+def decode_cursor(cursor: str | None, sources: Collection[str], legacy_source: str | None = None) -> dict[str, int]:
+    """Positions per source from an `after` cursor (sources it does not name are at 0); BAD_USER_INPUT when it is
+    not a cursor of this API or names a source outside `sources` (a cursor of another list).
+
+    `legacy_source`: the source an old `{"o": n}` cursor of this list was a position in (None: there were none).
+    """
     if cursor is None:
-        return dict.fromkeys(keys, 0)
+        return {}
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
     except (binascii.Error, UnicodeError, ValueError):
         raise BadUserInput("`after` is not a cursor of this API", argument="after") from None
-    if not isinstance(data, dict) or set(data) != set(keys):
-        raise BadUserInput("`after` is a cursor of another list", argument="after")
-    positions = {key: data[key] for key in keys}
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_OFFSET for v in positions.values()):
+    if not isinstance(data, dict) or not data:
         raise BadUserInput("`after` is not a cursor of this API", argument="after")
-    return positions
+    if legacy_source is not None and set(data) == {LEGACY_SINGLE_SOURCE_KEY}:
+        data = {legacy_source: data[LEGACY_SINGLE_SOURCE_KEY]}
+    if not set(data) <= set(sources):
+        raise BadUserInput("`after` is a cursor of another list", argument="after")
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_OFFSET for v in data.values()):
+        raise BadUserInput("`after` is not a cursor of this API", argument="after")
+    return dict(data)
 
 
-def offset_connection(
-    page: Page[ModelT], offset: int, to_node: Callable[[ModelT], NodeT], key: str = "o"
-) -> Connection[NodeT]:
+def to_connection(merged: Merged[ModelT], to_node: Callable[[str, ModelT], NodeT]) -> Connection[NodeT]:
+    """`to_node(upstream, record)` makes the node of a record that came from `upstream`."""
     edges = [
-        Edge(cursor=encode_cursor({key: offset + index + 1}), node=to_node(item))
-        for index, item in enumerate(page.items)
+        Edge(cursor=encode_cursor(taken.positions), node=to_node(taken.source, taken.record)) for taken in merged.taken
     ]
-    end = offset + len(page.items)
-    has_next = page.total > end if page.total is not None else False
     return Connection(
         edges=edges,
         page_info=PageInfo(
-            has_next_page=has_next,
-            has_previous_page=offset > 0,
+            has_next_page=merged.has_next,
+            has_previous_page=merged.has_previous,
             start_cursor=edges[0].cursor if edges else None,
             end_cursor=edges[-1].cursor if edges else None,
         ),
-        total_count=page.total,
+        total_count=merged.total,
     )

@@ -7,72 +7,48 @@ from typing import Annotated, TypeAlias
 import strawberry
 
 from gateway.errors import BadUserInput, NotFound
-from gateway.models import ContractSource, LeadQuery, TenderQuery
-from resolvers import contracts as contract_resolvers
+from gateway.models import LeadQuery, TenderQuery
+from gateway.upstreams.spec import RecordKind
 from resolvers.context import RequestContext
-from resolvers.pagination import DEFAULT_PAGE_SIZE, decode_cursor, offset_connection, page_size
+from resolvers.lists import (
+    contract_selection,
+    merged_contracts,
+    merged_leads,
+    merged_tenders,
+    positions_after,
+)
+from resolvers.node import decode_id, decode_lead_id, find_contract, find_lead, find_node, find_tender
+from resolvers.pagination import page_size, to_connection
 from resolvers.search import MAX_KEYWORDS_CHARS, MAX_RESULTS_PER_KIND, SearchResults, search_results
 from resolvers.selection import node_field_names, object_field_names
 from resolvers.sources import source_statuses
-from schema.common import Connection
+from schema.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
 from schema.contracts import AwardFamilySummary, Contract, ContractFilter
 from schema.leads import Lead, LeadFilter
-from schema.node import InvalidGlobalId, Node, from_global_id
+from schema.node import Node
 from schema.rate_limit import RateLimitStatus
 from schema.search import SearchKind
 from schema.sources import SourceStatus
 from schema.tenders import Tender, TenderFilter
 
 Info: TypeAlias = strawberry.Info[RequestContext, None]
-MAX_PAGE_SIZE = 100
 FIRST = f"How many results to return, 1 to {MAX_PAGE_SIZE}."
 FILTER = "Filters; omitted filters do not restrict."
 ID_ARG = "Global id (`id` of the object), as returned by this API."
 AFTER = "Cursor after which to continue (a `pageInfo.endCursor` or an edge's `cursor` of the same list)."
 
 
-def _decode_node_id(global_id: str, expected: str | None = None) -> tuple[str, tuple[str, ...]]:
-    try:
-        type_name, parts = from_global_id(global_id)
-    except InvalidGlobalId as exc:
-        raise BadUserInput(str(exc), argument="id") from None
-    if expected is not None and type_name != expected:
-        raise BadUserInput(f"`id` is the id of a {type_name}, not of a {expected}", argument="id")
-    return type_name, parts
-
-
-async def _lead(info: Info, parts: tuple[str, ...]) -> Lead | None:
-    lead = await info.context.upstreams.leads.lead(parts[0], deadline=info.context.deadline)
-    return None if lead is None else Lead.from_model(lead)
-
-
-async def _tender(info: Info, parts: tuple[str, ...]) -> Tender | None:
-    reference, gsin = parts[0], (parts[1] if len(parts) > 1 else "")
-    tender = await info.context.upstreams.canada.tender(reference, gsin=gsin or None, deadline=info.context.deadline)
-    return None if tender is None else Tender.from_model(tender)
-
-
-async def _contract(info: Info, parts: tuple[str, ...]) -> Contract | None:
-    if len(parts) < 2 or parts[0] not in {source.value for source in ContractSource}:
-        raise BadUserInput("`id` is not the id of a contract", argument="id")
-    source, key, hint = ContractSource(parts[0]), parts[1], (parts[2] if len(parts) > 2 else "")
-    context = info.context
-    if source is ContractSource.CANADA:
-        found = await context.upstreams.canada.contract(key, gsin=hint or None, deadline=context.deadline)
-    else:
-        sections = contract_resolvers.sam_sections(object_field_names(info.selected_fields))
-        found = await context.upstreams.sam.contract_by_key(key, sections=sections, deadline=context.deadline)
-    return None if found is None else Contract.from_model(found)
-
-
 @strawberry.type(
     description="Public procurement data from ITA trade leads, Canadian tenders and contracts, and SAM.gov "
-    "contract awards. Fields whose upstream fails are null, with an error naming the upstream."
+    "contract awards. Fields whose upstream fails are null, with an error naming the upstream. An upstream this "
+    "gateway has not configured is never asked (`sources` shows which are)."
 )
 class Query:
     @strawberry.field(
         description="Trade leads from the ITA Trade Leads API (upstream `ita`), newest first, or by "
-        "relevance when `keywords` are given."
+        "relevance when `keywords` are given. Several upstreams serving leads are asked concurrently and merged "
+        "(each keeps its own order, the newer publish date of their heads comes next); if one fails, the others' "
+        "results come back with an error naming it."
     )
     async def leads(
         self,
@@ -82,28 +58,33 @@ class Query:
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Lead] | None:
         limit = page_size(first, MAX_PAGE_SIZE)
-        offset = decode_cursor(after, ("o",))["o"]
+        positions = positions_after(info.context, RecordKind.LEAD, after)
         query = filter.to_query() if filter else LeadQuery()
-        page = await info.context.upstreams.leads.search(
-            query, limit=limit, offset=offset, deadline=info.context.deadline
-        )
-        return offset_connection(page, offset, Lead.from_model)
+        merged = await merged_leads(info.context, query, positions=positions, limit=limit)
+        info.context.report_all(merged.failures, info.path.as_list())
+        return to_connection(merged, lambda upstream, lead: Lead.from_model(lead, upstream=upstream))
 
-    @strawberry.field(description="One trade lead by its global `id` or ITA's own lead id (upstream `ita`).")
+    @strawberry.field(
+        description="One trade lead by its global `id` (from the upstream the id names), or by ITA's own lead id "
+        "(upstream `ita`). The global id of another type is refused (BAD_USER_INPUT)."
+    )
     async def lead(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="Global id of a Lead, or ITA's own lead id.")],
+        id: Annotated[
+            strawberry.ID,
+            strawberry.argument(
+                description="Global id of a Lead, or ITA's own lead id (any string that is no global id)."
+            ),
+        ],
     ) -> Lead | None:
-        try:
-            _, parts = _decode_node_id(id, "Lead")
-        except BadUserInput:
-            parts = (str(id),)
-        return await _lead(info, parts)
+        return await find_lead(info.context, decode_lead_id(id))
 
     @strawberry.field(
         description="Open Canadian tender notices (upstream `canada`), closing soonest first. The "
-        "upstream answers at most 100 notices per filter, so `totalCount` is at most 100."
+        "upstream answers at most 100 notices per filter, so `totalCount` is at most 100. Several upstreams serving "
+        "tenders are asked concurrently and merged (each keeps its own order, the sooner closing date of their heads "
+        "comes next); if one fails, the others' results come back with an error naming it."
     )
     async def tenders(
         self,
@@ -113,19 +94,17 @@ class Query:
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Tender] | None:
         limit = page_size(first, MAX_PAGE_SIZE)
-        offset = decode_cursor(after, ("o",))["o"]
+        positions = positions_after(info.context, RecordKind.TENDER, after)
         query = filter.to_query() if filter else TenderQuery()
-        page = await info.context.upstreams.canada.tenders(
-            query, limit=limit, offset=offset, deadline=info.context.deadline
-        )
-        return offset_connection(page, offset, Tender.from_model)
+        merged = await merged_tenders(info.context, query, positions=positions, limit=limit)
+        info.context.report_all(merged.failures, info.path.as_list())
+        return to_connection(merged, lambda upstream, tender: Tender.from_model(tender, upstream=upstream))
 
-    @strawberry.field(description="One tender notice by its global `id` (upstream `canada`).")
+    @strawberry.field(description="One tender notice by its global `id`, from the upstream the id names (`canada`).")
     async def tender(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
     ) -> Tender | None:
-        _, parts = _decode_node_id(id, "Tender")
-        return await _tender(info, parts)
+        return await find_tender(info.context, decode_id(id, "Tender"))
 
     @strawberry.field(
         description="Contract awards from SAM.gov (US federal, upstream `sam`) and Canadian contract "
@@ -142,23 +121,26 @@ class Query:
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Contract] | None:
         limit = page_size(first, MAX_PAGE_SIZE)
-        positions = decode_cursor(after, contract_resolvers.CURSOR_KEYS)
+        positions = positions_after(info.context, RecordKind.CONTRACT, after)
         query = filter.to_query() if filter else ContractFilter().to_query()
-        return await contract_resolvers.contracts_connection(
+        merged = await merged_contracts(
             info.context,
             query,
             positions=positions,
             limit=limit,
-            selected_fields=node_field_names(info.selected_fields),
-            path=info.path.as_list(),
+            selection=contract_selection(node_field_names(info.selected_fields)),
         )
+        info.context.report_all(merged.failures, info.path.as_list())
+        return to_connection(merged, lambda upstream, contract: Contract.from_model(contract, upstream=upstream))
 
-    @strawberry.field(description="One contract by its global `id` (upstream `sam` or `canada`).")
+    @strawberry.field(
+        description="One contract by its global `id`, from the upstream the id names (`sam` or `canada`)."
+    )
     async def contract(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
     ) -> Contract | None:
-        _, parts = _decode_node_id(id, "Contract")
-        return await _contract(info, parts)
+        selection = contract_selection(object_field_names(info.selected_fields))
+        return await find_contract(info.context, decode_id(id, "Contract"), selection)
 
     @strawberry.field(
         description="SAM's award-family summary for a PIID (upstream `sam`, `piidAggregation`). Order "
@@ -178,6 +160,8 @@ class Query:
         if not piid.strip():
             raise BadUserInput("`piid` must not be empty", argument="piid")
         idv = referenced_idv_piid.strip() if referenced_idv_piid and referenced_idv_piid.strip() else None
+        if info.context.award_family_source() is None:
+            raise NotFound("no upstream serving award families is configured on this gateway")
         family = await info.context.load_award_family(piid.strip(), idv)
         return None if family is None else AwardFamilySummary.from_model(family)
 
@@ -204,11 +188,12 @@ class Query:
             strawberry.argument(description="The kinds to search; omitted: every kind. Must not be empty."),
         ] = None,
     ) -> SearchResults | None:
-        return search_results(keywords, first, kinds, object_field_names(info.selected_fields))
+        return search_results(info.context, keywords, first, kinds, object_field_names(info.selected_fields))
 
     @strawberry.field(
-        description="Each upstream's status as this gateway process sees it; asks no upstream unless "
-        "`leadSources` is selected."
+        description="Every upstream this gateway knows, configured or not: what it is, the licence and attribution "
+        "of its data, and its status as this gateway process sees it; asks no upstream unless `leadSources` is "
+        "selected."
     )
     def sources(self, info: Info) -> list[SourceStatus]:
         return source_statuses(info.context.upstreams)
@@ -231,15 +216,13 @@ class Query:
             requests_per_minute=budget.rate.limit,
         )
 
-    @strawberry.field(description="Any Lead, Tender or Contract by its global `id`.")
+    @strawberry.field(
+        description="Any Lead, Tender or Contract by its global `id`, from the upstream the id names. An id naming an "
+        "upstream this gateway does not know is BAD_USER_INPUT; one naming an upstream it does not have configured "
+        "is NOT_FOUND."
+    )
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
     ) -> Node | None:
-        type_name, parts = _decode_node_id(id)
-        if type_name == "Lead":
-            return await _lead(info, parts)
-        if type_name == "Tender":
-            return await _tender(info, parts)
-        if type_name == "Contract":
-            return await _contract(info, parts)
-        raise NotFound(f"no object of type {type_name!r}")
+        selection = contract_selection(object_field_names(info.selected_fields))
+        return await find_node(info.context, decode_id(id), selection)

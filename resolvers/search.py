@@ -2,7 +2,8 @@
 
 Each kind is a field of `SearchResults` with its own resolver, so the executor resolves only the kinds a query
 selects (through fragments and aliases, after `@skip`/`@include`), resolves the selected ones concurrently (sibling
-fields are gathered), and an upstream failing nulls its own kind alone, with the error at that kind's path.
+fields are gathered), and an upstream failing nulls its own kind alone, with the error at that kind's path (or, when
+another source of the kind answered, its records with the error). Each kind merges its sources as its list field does.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ import strawberry
 
 from gateway.errors import BadUserInput
 from gateway.models import ContractQuery, LeadQuery, TenderQuery
-from resolvers import contracts as contract_resolvers
 from resolvers.context import RequestContext
+from resolvers.lists import contract_selection, merged_contracts, merged_leads, merged_tenders
 from resolvers.pagination import page_size
 from resolvers.selection import object_field_names
+from resolvers.source_selection import check_contract_query
+from schema.common import MAX_PAGE_SIZE
 from schema.contracts import Contract
 from schema.leads import Lead
 from schema.search import SearchKind
@@ -25,7 +28,7 @@ from schema.tenders import Tender
 
 Info: TypeAlias = strawberry.Info[RequestContext, None]
 MAX_KEYWORDS_CHARS = 200
-MAX_RESULTS_PER_KIND = 100
+MAX_RESULTS_PER_KIND = MAX_PAGE_SIZE
 NOT_ASKED = "; null when its kind is not among `kinds` or its upstream failed"
 
 
@@ -46,10 +49,9 @@ class SearchResults:
         if SearchKind.LEAD not in self.kinds:
             return None
         context = info.context
-        page = await context.upstreams.leads.search(
-            LeadQuery(keywords=self.keywords), limit=self.first, offset=0, deadline=context.deadline
-        )
-        return [Lead.from_model(lead) for lead in page.items]
+        merged = await merged_leads(context, LeadQuery(keywords=self.keywords), positions={}, limit=self.first)
+        context.report_all(merged.failures, info.path.as_list())
+        return [Lead.from_model(taken.record, upstream=taken.source) for taken in merged.taken]
 
     @strawberry.field(
         description="Open Canadian tender notices whose English or French text holds the keywords, closing soonest "
@@ -59,10 +61,10 @@ class SearchResults:
         if SearchKind.TENDER not in self.kinds:
             return None
         context = info.context
-        page = await context.upstreams.canada.tenders(
-            TenderQuery(keywords=(self.keywords,)), limit=self.first, offset=0, deadline=context.deadline
-        )
-        return [Tender.from_model(tender) for tender in page.items]
+        query = TenderQuery(keywords=(self.keywords,))
+        merged = await merged_tenders(context, query, positions={}, limit=self.first)
+        context.report_all(merged.failures, info.path.as_list())
+        return [Tender.from_model(taken.record, upstream=taken.source) for taken in merged.taken]
 
     @strawberry.field(
         description="Contract awards matching the keywords from SAM.gov (`q`) and Canadian contract history, asked "
@@ -72,22 +74,23 @@ class SearchResults:
     async def contracts(self, info: Info) -> list[Contract] | None:
         if SearchKind.CONTRACT not in self.kinds:
             return None
-        connection = await contract_resolvers.contracts_connection(
-            info.context,
+        context = info.context
+        merged = await merged_contracts(
+            context,
             ContractQuery(keywords=self.keywords),
-            positions=dict.fromkeys(contract_resolvers.CURSOR_KEYS, 0),
+            positions={},
             limit=self.first,
-            selected_fields=object_field_names(info.selected_fields),
-            path=info.path.as_list(),
+            selection=contract_selection(object_field_names(info.selected_fields)),
         )
-        return [edge.node for edge in connection.edges]
+        context.report_all(merged.failures, info.path.as_list())
+        return [Contract.from_model(taken.record, upstream=taken.source) for taken in merged.taken]
 
 
 def search_results(
-    keywords: str, first: int, kinds: Iterable[SearchKind] | None, selected_fields: set[str]
+    context: RequestContext, keywords: str, first: int, kinds: Iterable[SearchKind] | None, selected_fields: set[str]
 ) -> SearchResults:
-    """Checks every argument before any upstream is asked (SAM's refusals of keywords included, when contracts
-    are asked for and selected)."""
+    """Checks every argument before any upstream is asked (the contract sources' refusals of the keywords included,
+    when contracts are asked for and selected)."""
     text = keywords.strip()
     if not text:
         raise BadUserInput("`keywords` must not be empty", argument="keywords")
@@ -99,7 +102,7 @@ def search_results(
         raise BadUserInput("`kinds` must not be empty (omit it to search every kind)", argument="kinds")
     if SearchKind.CONTRACT in asked and "contracts" in selected_fields:
         try:
-            contract_resolvers.check_for_sam(ContractQuery(keywords=text), limit)
+            check_contract_query(context.upstreams, ContractQuery(keywords=text), limit=limit)
         except BadUserInput as exc:
             raise BadUserInput(exc.message, argument="keywords") from None
     return SearchResults(keywords=text, first=limit, kinds=asked)

@@ -12,6 +12,9 @@ from gateway import models
 
 NodeT = TypeVar("NodeT")
 
+DEFAULT_PAGE_SIZE = 10  # `first` when omitted
+MAX_PAGE_SIZE = models.MAX_PAGE_SIZE  # `first` is 1 to this
+
 Language = models.Language
 strawberry.enum(Language, description="Language of a bilingual (Canadian) text; the other language is the fallback.")
 LanguageArgument = Annotated[

@@ -16,12 +16,22 @@ ContractSource = models.ContractSource
 strawberry.enum(ContractSource, description="Where a contract record comes from: SAM (US federal) or CANADA.")
 
 
+# Domain fields (gateway.models.Contract) deliberately not exposed as fields of their own.
+HIDDEN_DOMAIN_FIELDS = {
+    "key": "the upstream's own key of the record; carried inside the global `id`, which is what callers pass back",
+    "notice": "CanadaBuys award-notice details: not exposed until the CanadaBuys source is (its own change)",
+}
+
+
 class AwardFamilyLoading(Protocol):
     """What `Contract.awardFamily` needs from the request context: a per-request, batching loader."""
 
     async def load_award_family(
-        self, piid: str, referenced_idv_piid: str | None = None
-    ) -> models.AwardFamily | None: ...
+        self, piid: str, referenced_idv_piid: str | None = None, *, upstream: str | None = None
+    ) -> models.AwardFamily | None:
+        """The award family of `piid` from `upstream` (None: any that serves award families); None when that
+        upstream serves none."""
+        ...
 
 
 @strawberry.type(description="Record counts and dollars of a group of awards in a family.")
@@ -135,6 +145,7 @@ class Contract(Node):
     place_of_performance: Country | None = strawberry.field(description="Principal place of performance (SAM).")
     last_modified: dt.datetime | None = strawberry.field(description="When SAM last changed the record (UTC).")
     _model: strawberry.Private[models.Contract]
+    _upstream: strawberry.Private[str]
 
     @strawberry.field(description="What was bought: SAM's description of requirement; Canada's GSIN description.")
     def title(self, language: LanguageArgument = Language.EN) -> str | None:
@@ -145,19 +156,19 @@ class Contract(Node):
         return self._model.url.in_language(language) if self._model.url else None
 
     @strawberry.field(
-        description="SAM's award-family summary of this PIID, fetched once per PIID per request; null for Canada."
+        description="SAM's award-family summary of this PIID, asked of the contract's own upstream once per PIID "
+        "per request; null when that upstream has no award families (Canada)."
     )
     async def award_family(self, info: strawberry.Info[AwardFamilyLoading, None]) -> AwardFamilySummary | None:
-        if self.source is not ContractSource.SAM:
-            return None
-        family = await info.context.load_award_family(self.piid, self.referenced_idv_piid)
+        family = await info.context.load_award_family(self.piid, self.referenced_idv_piid, upstream=self._upstream)
         return None if family is None else AwardFamilySummary.from_model(family)
 
     @classmethod
-    def from_model(cls, contract: models.Contract) -> Contract:
-        hint = contract.gsins[0] if contract.gsins else ""
+    def from_model(cls, contract: models.Contract, *, upstream: str) -> Contract:
+        """`upstream`: the name of the upstream the contract came from (its global id names it, with a GSIN of the
+        contract as the lookup hint)."""
         return cls(
-            id=to_global_id("Contract", contract.source.value, contract.key, hint),
+            id=to_global_id("Contract", upstream, contract.key, next(iter(contract.gsins), None)),
             source=contract.source,
             piid=contract.piid,
             modification_number=contract.modification_number,
@@ -177,6 +188,7 @@ class Contract(Node):
             place_of_performance=Country.from_model(contract.place_of_performance),
             last_modified=contract.last_modified,
             _model=contract,
+            _upstream=upstream,
         )
 
 
@@ -187,19 +199,27 @@ class AwardOrIdv(Enum):
 
 
 @strawberry.input(
-    description="Filters for `contracts` (AND across filters). Canada can only filter by keywords and "
-    "GSINs upstream; the gateway applies dates, values and supplier names itself, and skips "
-    "Canada when a SAM-only filter (piid, NAICS, PSC, UEI, agency, fiscal year) is given."
+    description="Filters for `contracts` (AND across filters). A source is asked only when it can answer every "
+    "filter given: SAM answers all but `gsins`; Canada answers keywords, `piid` (its contract number), GSINs, "
+    "supplier names, award dates and values (the gateway applies all but keywords and GSINs itself), so a SAM-only "
+    "filter (NAICS, PSC, UEI, agency code, fiscal year, award or IDV, place of performance) skips Canada and "
+    "`gsins` skips SAM."
 )
 class ContractFilter:
-    sources: list[ContractSource] | None = strawberry.field(default=None, description="Sources to ask (default: both).")
+    sources: list[ContractSource] | None = strawberry.field(
+        default=None, description="Sources to ask (default: both); a source not listed is not asked."
+    )
     keywords: str | None = strawberry.field(default=None, description="Free text (SAM `q`; Canada keywords).")
-    piid: str | None = strawberry.field(default=None, description="Exact PIID (SAM).")
+    piid: str | None = strawberry.field(
+        default=None, description="Exact PIID (SAM) or contract number (Canada, case-insensitive)."
+    )
     naics: list[str] | None = strawberry.field(default=None, description="NAICS codes, any of them (SAM), at most 100.")
     product_or_service: list[str] | None = strawberry.field(
         default=None, description="PSC codes, any (SAM), at most 100."
     )
-    gsins: list[str] | None = strawberry.field(default=None, description="GSIN prefixes, any of them (Canada).")
+    gsins: list[str] | None = strawberry.field(
+        default=None, description="GSIN prefixes, any of them (Canada only: SAM is then not asked)."
+    )
     agency_code: str | None = strawberry.field(
         default=None, description="Contracting department code (SAM), e.g. 9700."
     )
@@ -218,7 +238,7 @@ class ContractFilter:
     def to_query(self) -> models.ContractQuery:
         return models.ContractQuery(
             keywords=self.keywords,
-            sources=tuple(self.sources) if self.sources else (ContractSource.SAM, ContractSource.CANADA),
+            sources=tuple(self.sources) if self.sources else tuple(ContractSource),
             piid=self.piid,
             naics=tuple(self.naics or ()),
             product_or_service=tuple(self.product_or_service or ()),

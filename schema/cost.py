@@ -1,10 +1,10 @@
-"""The estimated cost of an operation, from the document and its variables alone (pure, no I/O).
+"""The estimated cost of an operation, from the document, its variables and a cost table alone (pure, no I/O).
 
-Cost counts upstream calls: every field that asks an upstream costs its calls (1; `contracts` 2, SAM and Canada), a
-list field with `first` costs that times max(1, ceil(first / 10)) (one upstream page per 10 results asked), and a
-field under such a list costs once per result (`contracts(first: 50) { edges { node { awardFamily { count } } } }`
-costs 2 x 5 + 50). `search` costs per page the calls
-of the kinds selected under it (`leads` 1, `tenders` 1, `contracts` 2: SAM and Canada), whatever its `kinds`.
+Cost counts upstream calls: every field that asks an upstream costs its calls (the `CostTable`: how many calls each
+field makes, derived from the upstream specs by the resolvers, see `resolvers.costs`), a list field with `first` costs
+that times max(1, ceil(first / 10)) (one upstream page per 10 results asked), and a field under such a list costs once
+per result (`contracts(first: 50) { edges { node { awardFamily { count } } } }` costs 2 x 5 + 50 with SAM and Canada
+serving contracts). `search` costs per page the calls of the kinds selected under it, whatever its `kinds`.
 `@skip`/`@include` are ignored (the estimate is an upper bound). The per-query maximum is a setting; per-tier budgets
 use the same number.
 
@@ -15,6 +15,7 @@ fragments that spread the next one twice, 60 levels deep, cost `MAX_COST` instea
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -36,28 +37,21 @@ from graphql import (
 )
 from graphql.utilities import get_operation_ast
 
-# (parent type, field) -> upstream calls each time the field resolves (`contracts` asks SAM and Canada; the estimate
-# is an upper bound: a `sources` filter that leaves one out is not read).
-UPSTREAM_CALLS: Mapping[tuple[str, str], int] = {
-    ("Query", "leads"): 1,
-    ("Query", "lead"): 1,
-    ("Query", "tenders"): 1,
-    ("Query", "tender"): 1,
-    ("Query", "contracts"): 2,
-    ("Query", "contract"): 1,
-    ("Query", "awardFamily"): 1,
-    ("Query", "node"): 1,
-    ("Contract", "awardFamily"): 1,
-    ("SourceStatus", "leadSources"): 1,
-}
-# (parent type, field) -> upstream calls per page, by response key selected under it: `search` asks ITA for `leads`,
-# Canada for `tenders`, SAM and Canada for `contracts`, and nothing for a kind not selected.
-CALLS_BY_SELECTED_FIELD: Mapping[tuple[str, str], Mapping[str, int]] = {
-    ("Query", "search"): {"leads": 1, "tenders": 1, "contracts": 2},
-}
+from schema.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
+
+FieldKey = tuple[str, str]  # (parent type, field), e.g. ("Query", "contracts")
+
+
+@dataclasses.dataclass(frozen=True)
+class CostTable:
+    """Upstream calls per field. `calls`: calls each time the field resolves. `calls_by_selected_field`: for a field
+    that asks upstreams only for what is selected under it (`search`), calls per page by the field name selected."""
+
+    calls: Mapping[FieldKey, int] = dataclasses.field(default_factory=dict)
+    calls_by_selected_field: Mapping[FieldKey, Mapping[str, int]] = dataclasses.field(default_factory=dict)
+
+
 PAGE_ARGUMENT = "first"
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 100
 RESULTS_PER_UPSTREAM_PAGE = 10
 # Estimates saturate here (the largest integer a JSON number holds exactly), far above any per-query maximum.
 MAX_COST = 2**53 - 1
@@ -68,8 +62,9 @@ _Fields = GraphQLObjectType | GraphQLInterfaceType
 def estimate_cost(
     schema: GraphQLSchema,
     document: DocumentNode,
-    variables: Mapping[str, Any] | None = None,
-    operation_name: str | None = None,
+    variables: Mapping[str, Any] | None,
+    operation_name: str | None,
+    costs: CostTable,
 ) -> int:
     """The cost of the operation that `operation_name` selects (0 when none can be selected)."""
     operation = get_operation_ast(document, operation_name)
@@ -77,7 +72,7 @@ def estimate_cost(
     if operation is None or root is None:
         return 0
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    walker = _CostWalker(schema, fragments, operation, variables or {})
+    walker = _CostWalker(schema, fragments, operation, variables or {}, costs)
     return walker.selection_set(operation.selection_set, root)
 
 
@@ -90,8 +85,10 @@ class _CostWalker:
         fragments: Mapping[str, FragmentDefinitionNode],
         operation: OperationDefinitionNode,
         variables: Mapping[str, Any],
+        costs: CostTable,
     ) -> None:
         self._schema = schema
+        self._costs = costs
         self._fragments = fragments
         self._variables = variables
         self._defaults = {
@@ -122,9 +119,9 @@ class _CostWalker:
             return 0
         page = self._page_size(field) if PAGE_ARGUMENT in definition.args else None
         key = parent.name, field.name.value
-        calls = UPSTREAM_CALLS.get(key, 0)
-        if key in CALLS_BY_SELECTED_FIELD:
-            by_field = CALLS_BY_SELECTED_FIELD[key]
+        calls = self._costs.calls.get(key, 0)
+        by_field = self._costs.calls_by_selected_field.get(key)
+        if by_field is not None:
             calls = sum(by_field.get(name, 0) for name in self._response_keys(field.selection_set).values())
         cost = 0
         if calls:

@@ -11,6 +11,9 @@ from gateway import models
 from schema.common import Country, DateRangeInput, Money
 from schema.node import Node, to_global_id
 
+# Domain fields (gateway.models.Lead) exposed under another GraphQL name: `id` is the global id of every Node.
+RENAMED_DOMAIN_FIELDS = {"id": "leadId"}
+
 
 @strawberry.enum(description="Where ITA took a trade lead from.")
 class LeadSource(Enum):
@@ -29,7 +32,9 @@ class Lead(Node):
     source: str = strawberry.field(description="ITA source code: AUSTRALIA, CANADA, FBO, STATE, UK, MCA or USTDA.")
     title: str | None = strawberry.field(description="Title as published.")
     description: str | None = strawberry.field(description="Full description; MCA descriptions contain HTML.")
-    url: str | None = strawberry.field(description="Link to the notice (CANADA: the first of `urls`).")
+    url: str | None = strawberry.field(
+        description="Link to the notice; when the source gives none, the first of `urls` (CANADA documents)."
+    )
     urls: list[str] = strawberry.field(description="Every link the source gives (CANADA documents).")
     country: Country | None = strawberry.field(description="Country of the opportunity (ISO alpha-2 code).")
     specific_location: str | None = strawberry.field(description="Place within the country, when given.")
@@ -58,16 +63,21 @@ class Lead(Node):
     classification_code: str | None = strawberry.field(description="FBO classification code.")
     min_value: Money | None = strawberry.field(description="Lowest (or only) value stated for the contract.")
     max_value: Money | None = strawberry.field(description="Highest value stated for the contract.")
+    contract_value: Money | None = strawberry.field(
+        description="Value of the contract as published (AUSTRALIA, from AusTender: AUD)."
+    )
+    project_size: Money | None = strawberry.field(description="Size of the project as published (STATE: USD).")
 
     @classmethod
-    def from_model(cls, lead: models.Lead) -> Lead:
+    def from_model(cls, lead: models.Lead, *, upstream: str) -> Lead:
+        """`upstream`: the name of the upstream the lead came from (its global id names it)."""
         return cls(
-            id=to_global_id("Lead", lead.id),
+            id=to_global_id("Lead", upstream, lead.id),
             lead_id=lead.id,
             source=lead.source,
             title=lead.title,
             description=lead.description,
-            url=lead.url,
+            url=lead.url if lead.url is not None else next(iter(lead.urls), None),
             urls=list(lead.urls),
             country=Country.from_model(lead.country),
             specific_location=lead.specific_location,
@@ -96,6 +106,8 @@ class Lead(Node):
             classification_code=lead.classification_code,
             min_value=Money.from_model(lead.min_value),
             max_value=Money.from_model(lead.max_value),
+            contract_value=Money.from_model(lead.contract_value),
+            project_size=Money.from_model(lead.project_size),
         )
 
 

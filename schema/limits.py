@@ -1,8 +1,9 @@
-"""Query limits checked before validation and execution: tokens, depth, aliases, directives, root fields, cost.
+"""Query limits checked before validation: tokens, depth, aliases, directives, root fields.
 
 Each refusal is a GraphQLError with its own `extensions.code`. The checks run in a strawberry extension, in order:
 tokens before parsing (a lexer pass, cached per document text), the shape of the document before graphql-core's
-validation (which recurses and is the costliest step), the estimated cost before execution (it needs the variables).
+validation (which recurses and is the costliest step). The estimated cost is decided once per request by the edge
+(it needs the variables and the caller's tier); its refusal code is defined here with the others.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ from graphql.language import Lexer
 from graphql.validation import ASTValidationRule, NoSchemaIntrospectionCustomRule
 from strawberry.extensions import SchemaExtension
 
-from schema.cost import estimate_cost
-
 MAX_TOKENS_LIMIT = "MAX_TOKENS_LIMIT"
 MAX_DEPTH_LIMIT = "MAX_DEPTH_LIMIT"
 MAX_ALIASES_LIMIT = "MAX_ALIASES_LIMIT"
@@ -52,7 +51,6 @@ class QueryLimits:
     max_aliases: int = 15
     max_directives: int = 50
     max_root_fields: int = 10
-    max_cost: int = 200
     introspection: bool = True
 
 
@@ -78,6 +76,12 @@ def count_tokens(query: str, stop_after: int) -> int:
 # Repeated documents are counted once; the cache keeps only short texts so that it stays small (1024 x 10 KB).
 _count_tokens_cached = lru_cache(maxsize=_TOKEN_CACHE_SIZE)(count_tokens)
 _CACHED_QUERY_CHARS = 10_000
+
+
+def token_count(query: str, stop_after: int) -> int:
+    """`count_tokens`, remembered for short documents (the edge and the limits count the same text once)."""
+    counter = _count_tokens_cached if len(query) <= _CACHED_QUERY_CHARS else count_tokens
+    return counter(query, stop_after)
 
 
 @dataclass(frozen=True)
@@ -202,39 +206,16 @@ class QueryLimitsExtension(SchemaExtension):
     def on_parse(self) -> Iterator[None]:
         query = self.execution_context.query
         limit = self.limits.max_tokens
-        if query and self.execution_context.graphql_document is None:
-            counter = _count_tokens_cached if len(query) <= _CACHED_QUERY_CHARS else count_tokens
-            tokens = counter(query, limit + 1)
-            if tokens > limit:
-                raise limit_error(MAX_TOKENS_LIMIT, f"The query has more than {limit} tokens.", limit=limit)
+        if query and self.execution_context.graphql_document is None and token_count(query, limit + 1) > limit:
+            raise limit_error(MAX_TOKENS_LIMIT, f"The query has more than {limit} tokens.", limit=limit)
         yield
 
     def on_validate(self) -> Iterator[None]:
         document = self.execution_context.graphql_document
         if document is not None:
-            # strawberry runs the first operation when none is named; the spec asks for an error.
-            provided_name = getattr(self.execution_context, "_provided_operation_name", None)
-            operations = sum(isinstance(d, OperationDefinitionNode) for d in document.definitions)
-            if provided_name is None and operations > 1:
-                raise GraphQLError("Must provide operation name if query contains multiple operations.")
             errors = shape_errors(document, self.limits)
             if errors:
                 raise errors[0]
-        yield
-
-    def on_execute(self) -> Iterator[None]:
-        context = self.execution_context
-        if context.graphql_document is not None:
-            cost = estimate_cost(
-                context.schema._schema, context.graphql_document, context.variables, context.operation_name
-            )
-            if cost > self.limits.max_cost:
-                raise limit_error(
-                    COST_ESTIMATED_TOO_EXPENSIVE,
-                    f"The query's estimated cost {cost} is over the limit of {self.limits.max_cost} per query.",
-                    cost=cost,
-                    limit=self.limits.max_cost,
-                )
         yield
 
 

@@ -1,4 +1,4 @@
-"""Per-upstream status, as the gateway sees it."""
+"""Per-upstream status, as the gateway sees it: what each declared upstream is, and how it fares in this process."""
 
 from __future__ import annotations
 
@@ -20,36 +20,64 @@ class BreakerState(Enum):
 
 
 class LeadSourcesLoading(Protocol):
-    async def load_lead_sources(self) -> tuple[models.SourceMetadata, ...]: ...
+    async def load_lead_sources(self, upstream: str) -> tuple[models.SourceMetadata, ...]: ...
 
 
 class QuotaReading(Protocol):
     async def quota_remaining(self, upstream: str) -> int | None: ...
 
 
-@strawberry.type(description="One upstream API and how the gateway finds it.")
+@strawberry.type(description="One upstream API the gateway knows: what it is, its data's terms, and how it fares.")
 class SourceStatus:
-    name: str = strawberry.field(description="Upstream name: ita, canada or sam.")
-    description: str = strawberry.field(description="What the upstream is.")
+    name: str = strawberry.field(description="Upstream name (e.g. ita, canada, sam), as errors' `upstream` name it.")
+    title: str = strawberry.field(description="The upstream's name in full, e.g. 'SAM.gov Contract Awards API v1'.")
+    description: str = strawberry.field(description="What the upstream is and which records it gives.")
+    documentation_url: str = strawberry.field(description="Where the upstream documents its API.")
+    licence: str = strawberry.field(description="The licence of the upstream's data, as its publisher states it.")
+    attribution: str = strawberry.field(
+        description="The attribution to show beside the upstream's data, as its licence asks."
+    )
+    retired: bool = strawberry.field(
+        description="True when the public service is gone; the gateway still serves any compatible service "
+        "configured in its place."
+    )
+    configured: bool = strawberry.field(
+        description="False when this gateway has no address for the upstream: it is never asked, its fields answer "
+        "nothing from it, and `reachable` is false."
+    )
     reachable: bool = strawberry.field(
-        description="False when the breaker is open or the last call failed; true otherwise (no probe is sent)."
+        description="False when the upstream is not configured, its breaker is open or its last call failed; true "
+        "otherwise (no probe is sent)."
     )
-    breaker_state: BreakerState = strawberry.field(description="CLOSED, OPEN (calls refused) or HALF_OPEN (probing).")
-    last_success: dt.datetime | None = strawberry.field(description="Last successful call (UTC) in this process.")
-    last_failure: dt.datetime | None = strawberry.field(description="Last failed call (UTC) in this process.")
+    breaker_state: BreakerState = strawberry.field(
+        description="CLOSED, OPEN (calls refused) or HALF_OPEN (probing); CLOSED when the upstream is not configured "
+        "(it is never called)."
+    )
+    last_success: dt.datetime | None = strawberry.field(
+        description="Last successful call (UTC) in this process; null when none or not configured."
+    )
+    last_failure: dt.datetime | None = strawberry.field(
+        description="Last failed call (UTC) in this process; null when none or not configured."
+    )
     retry_after_seconds: int | None = strawberry.field(
-        description="Seconds until the upstream accepts calls again after it asked the gateway to wait."
+        description="Seconds until the upstream accepts calls again after it asked the gateway to wait; null when "
+        "it did not or is not configured."
     )
+    _serves_leads: strawberry.Private[bool]
 
     @strawberry.field(
         description="Calls left today (UTC day, across all gateway replicas) on the gateway's own key, when the "
-        "upstream has a daily quota (SAM); null otherwise or when the quota counter is unreachable."
+        "upstream has a daily quota (SAM); null otherwise, when not configured, or when the quota counter is "
+        "unreachable."
     )
     async def quota_remaining(self, info: strawberry.Info[QuotaReading, None]) -> int | None:
         return await info.context.quota_remaining(self.name)
 
-    @strawberry.field(description="ITA's `sources_used`: freshness of each lead source (ita only; one ITA call).")
+    @strawberry.field(
+        description="Freshness of each publisher behind the upstream's leads (ITA's `sources_used`; one call to the "
+        "upstream); null for an upstream without leads or not configured."
+    )
     async def lead_sources(self, info: strawberry.Info[LeadSourcesLoading, None]) -> list[LeadSourceMetadata] | None:
-        if self.name != "ita":
+        if not (self._serves_leads and self.configured):
             return None
-        return [LeadSourceMetadata.from_model(meta) for meta in await info.context.load_lead_sources()]
+        return [LeadSourceMetadata.from_model(meta) for meta in await info.context.load_lead_sources(self.name)]

@@ -10,6 +10,12 @@ from gateway import models
 from schema.common import DateRangeInput, Language, LanguageArgument
 from schema.node import Node, to_global_id
 
+# Domain fields (gateway.models.Tender) deliberately not exposed as fields of their own.
+HIDDEN_DOMAIN_FIELDS = {
+    "closing_at": "the closing moment of CanadaBuys notices: not exposed until that source is (its own change)",
+    "notice": "CanadaBuys notice details: not exposed until the CanadaBuys source is (its own change)",
+}
+
 
 @strawberry.type(
     description="An open Canadian federal tender notice (buyandsell.gc.ca / CanadaBuys; upstream `canada`)."
@@ -36,10 +42,11 @@ class Tender(Node):
         return self._model.url.in_language(language)
 
     @classmethod
-    def from_model(cls, tender: models.Tender) -> Tender:
-        hint = tender.gsins[0] if tender.gsins else ""
+    def from_model(cls, tender: models.Tender, *, upstream: str) -> Tender:
+        """`upstream`: the name of the upstream the tender came from (its global id names it, with a GSIN of the
+        tender as the lookup hint)."""
         return cls(
-            id=to_global_id("Tender", tender.reference, hint),
+            id=to_global_id("Tender", upstream, tender.reference, next(iter(tender.gsins), None)),
             reference=tender.reference,
             solicitation_number=tender.solicitation_number,
             gsins=list(tender.gsins),

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+
 import httpx
 import pytest
 
+from schema.node import to_global_id
 from tests.e2e.conftest import graphql
 from tests.sandbox_harness import RunningSandbox
+
+OLD_CONTRACT_ID = base64.urlsafe_b64encode(b"Contract\x1fSAM\x1fP1|0||").decode()  # as 0.1.0 issued them
 
 
 @pytest.mark.parametrize(
@@ -21,6 +26,11 @@ from tests.sandbox_harness import RunningSandbox
         '{ tender(id: "%%%") { reference } }',
         '{ awardFamily(piid: "  ") { count } }',
         '{ contracts(filter: {piid: "A&B"}) { totalCount } }',
+        # the global id of another type, of an upstream the gateway does not know, or of one that has no such type
+        f'{{ lead(id: "{to_global_id("Tender", "canada", "PW-XYZ-1")}") {{ title }} }}',
+        f'{{ lead(id: "{OLD_CONTRACT_ID}") {{ title }} }}',
+        f'{{ node(id: "{to_global_id("Tender", "mars", "T1")}") {{ id }} }}',
+        f'{{ tender(id: "{to_global_id("Tender", "sam", "T1")}") {{ reference }} }}',
     ],
 )
 async def test_refused_in_execution_without_upstream_calls(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import httpx
 
-from tests.e2e.conftest import graphql
+from gateway.settings import UpstreamSettings, default_upstreams
+from gateway.upstreams.catalog import SPECS
+from tests.e2e.conftest import GatewayFactory, graphql
 from tests.sandbox_harness import RunningSandbox
 
 
@@ -63,6 +66,21 @@ async def test_lead_by_global_id_and_by_ita_id(gateway: httpx.AsyncClient) -> No
     assert by_ita["lead"] == {"leadId": lead["leadId"]}
     missing = await data_of(gateway, '{ lead(id: "no-such-lead") { leadId } }')
     assert missing["lead"] is None
+
+
+async def test_lead_values_and_the_url_of_leads_that_give_only_urls(gateway: httpx.AsyncClient) -> None:
+    query = """query($s: [LeadSource!]) { leads(first: 20, filter: {sources: $s}) {
+        nodes { url urls contractValue { amount currency } projectSize { amount currency } } } }"""
+    australia = (await data_of(gateway, query, {"s": ["AUSTRALIA"]}))["leads"]["nodes"]
+    assert any(n["contractValue"] for n in australia)
+    assert {n["contractValue"]["currency"] for n in australia if n["contractValue"]} == {"AUD"}
+    state = (await data_of(gateway, query, {"s": ["STATE"]}))["leads"]["nodes"]
+    assert any(n["projectSize"] for n in state)
+    assert {n["projectSize"]["currency"] for n in state if n["projectSize"]} == {"USD"}
+    canada = (await data_of(gateway, query, {"s": ["CANADA"]}))["leads"]["nodes"]
+    with_urls = [n for n in canada if n["urls"]]
+    assert with_urls
+    assert all(n["url"] == n["urls"][0] for n in with_urls)
 
 
 async def test_tenders_with_filters_and_languages(gateway: httpx.AsyncClient) -> None:
@@ -194,16 +212,108 @@ async def test_sources_reports_each_upstream(gateway: httpx.AsyncClient) -> None
     sources = (
         await data_of(
             gateway,
-            """{ sources { name reachable breakerState lastSuccess
+            """{ sources { name reachable breakerState lastSuccess configured licence attribution documentationUrl
         leadSources { source } } }""",
         )
     )["sources"]
     by_name = {s["name"]: s for s in sources}
     assert set(by_name) == {"ita", "canada", "sam"}
     assert by_name["canada"]["lastSuccess"] is not None
-    assert all(s["breakerState"] == "CLOSED" and s["reachable"] for s in sources)
+    assert all(s["breakerState"] == "CLOSED" and s["reachable"] and s["configured"] for s in sources)
+    assert all(s["licence"] and s["attribution"] and s["documentationUrl"].startswith("https://") for s in sources)
     assert by_name["ita"]["leadSources"]
     assert by_name["sam"]["leadSources"] is None
+
+
+async def test_an_upstream_not_configured_is_never_asked(
+    start_gateway: GatewayFactory, sandbox: RunningSandbox
+) -> None:
+    upstreams = default_upstreams(SPECS, sandbox.base_url)
+    gateway = await start_gateway(upstreams={**upstreams, "ita": UpstreamSettings("", upstreams["ita"].ttl_s)})
+    data = await data_of(
+        gateway,
+        """{ leads { totalCount } search(keywords: "software", first: 2) { leads { title } tenders { reference } }
+        sources { name configured reachable leadSources { source } } }""",
+    )
+    assert data["leads"] == {"totalCount": 0}
+    assert data["search"]["leads"] == []
+    assert data["search"]["tenders"]
+    ita = next(s for s in data["sources"] if s["name"] == "ita")
+    assert ita == {"name": "ita", "configured": False, "reachable": False, "leadSources": None}
+    assert await sandbox.hits("ita.search") == 0
+    lead = await graphql(gateway, '{ lead(id: "some-ita-id") { title } }')
+    assert [e["extensions"]["code"] for e in lead.json()["errors"]] == ["NOT_FOUND"]
+
+
+async def test_a_gsins_filter_asks_only_canada(gateway: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    canada = nodes(
+        (await data_of(gateway, "{ contracts(first: 10, filter: {sources: [CANADA]}) { edges { node { gsins } } } }"))[
+            "contracts"
+        ]
+    )
+    prefix = next(n["gsins"][0] for n in canada if n["gsins"])[:3]
+    await sandbox.reset()
+    found = nodes(
+        (
+            await data_of(
+                gateway,
+                "query($g: [String!]) { contracts(first: 20, filter: {gsins: $g}) { "
+                "edges { node { source gsins } } } }",
+                {"g": [prefix]},
+            )
+        )["contracts"]
+    )
+    assert found
+    assert all(n["source"] == "CANADA" and any(g.startswith(prefix) for g in n["gsins"]) for n in found)
+    assert await sandbox.hits("sam.search") == 0
+
+
+async def test_a_piid_filter_asks_canada_too(gateway: httpx.AsyncClient, sandbox: RunningSandbox) -> None:
+    canada = nodes(
+        (await data_of(gateway, "{ contracts(first: 3, filter: {sources: [CANADA]}) { edges { node { piid } } } }"))[
+            "contracts"
+        ]
+    )
+    piid = canada[1]["piid"]
+    await sandbox.reset()
+    found = nodes(
+        (
+            await data_of(
+                gateway,
+                "query($p: String) { contracts(first: 20, filter: {piid: $p}) { edges { node { source piid } } } }",
+                {"p": piid},
+            )
+        )["contracts"]
+    )
+    assert {"source": "CANADA", "piid": piid} in found  # (Canada's answer may come from the cache)
+    assert [r["piid"] for r in await sandbox.requests("sam.search")] == [piid]
+
+
+def legacy_id(*fields: str) -> str:
+    """A global id as 0.1.0 issued it: base64url of the fields joined by U+001F, unpadded."""
+    return base64.urlsafe_b64encode("\x1f".join(fields).encode()).decode().rstrip("=")
+
+
+async def test_ids_and_cursors_issued_before_still_work(gateway: httpx.AsyncClient) -> None:
+    tender = nodes(
+        (await data_of(gateway, "{ tenders(first: 2) { edges { node { id reference gsins } } } }"))["tenders"]
+    )[1]
+    old_tender_id = legacy_id("Tender", tender["reference"], tender["gsins"][0] if tender["gsins"] else "")
+    assert old_tender_id != tender["id"]
+    found = await data_of(
+        gateway, "query($id: ID!) { node(id: $id) { ... on Tender { reference } } }", {"id": old_tender_id}
+    )
+    assert found["node"] == {"reference": tender["reference"]}
+    leads = nodes((await data_of(gateway, "{ leads(first: 4) { edges { node { leadId } } } }"))["leads"])
+    old_cursor = base64.urlsafe_b64encode(b'{"o":2}').decode().rstrip("=")
+    after = await data_of(
+        gateway, "query($a: String) { leads(first: 2, after: $a) { edges { node { leadId } } } }", {"a": old_cursor}
+    )
+    assert nodes(after["leads"]) == leads[2:4]
+    by_old_id = await data_of(
+        gateway, "query($id: ID!) { lead(id: $id) { leadId } }", {"id": legacy_id("Lead", leads[0]["leadId"])}
+    )
+    assert by_old_id["lead"] == leads[0]
 
 
 async def test_contracts_by_place_of_performance_state(gateway: httpx.AsyncClient, sandbox: RunningSandbox) -> None:

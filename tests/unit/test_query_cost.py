@@ -1,11 +1,14 @@
-"""estimate_cost: upstream calls from the document and its variables alone."""
+"""estimate_cost: upstream calls from the document, its variables and the cost table the specs give."""
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
+import strawberry
 from graphql import (
+    DocumentNode,
     FragmentDefinitionNode,
     GraphQLSchema,
     OperationDefinitionNode,
@@ -15,13 +18,25 @@ from graphql import (
     visit,
 )
 
-from gateway.edge.endpoint import build_schema
-from schema.cost import MAX_COST, _CostWalker, estimate_cost
+from gateway.upstreams.catalog import SPECS
+from gateway.upstreams.spec import RecordKind
+from resolvers.costs import cost_table
+from resolvers.query import Query
+from schema.cost import MAX_COST, CostTable, _CostWalker
+from schema.cost import estimate_cost as estimate_with
+
+COSTS = cost_table(SPECS)
 
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema()._schema
+    return strawberry.Schema(query=Query)._schema
+
+
+def estimate_cost(
+    schema: GraphQLSchema, document: DocumentNode, variables: dict[str, Any] | None = None, name: str | None = None
+) -> int:
+    return estimate_with(schema, document, variables, name, COSTS)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +188,7 @@ def test_each_selection_set_is_visited_once(schema: GraphQLSchema, levels: int) 
     document = parse(contracts_doubling(levels))
     [operation] = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    walker = _CountingWalker(schema, fragments, operation, {})
+    walker = _CountingWalker(schema, fragments, operation, {}, COSTS)
     assert schema.query_type is not None
     assert walker.selection_set(operation.selection_set, schema.query_type) == min(2 * 5 + 50 * 2**levels, MAX_COST)
     counter = _SelectionSetCounter()
@@ -185,3 +200,52 @@ def test_a_fragment_is_costed_per_parent_type(schema: GraphQLSchema) -> None:
     # An unknown type condition (validation reports it) takes the parent's type: 1 under SourceStatus, 0 under Query.
     query = "{ sources { ...U } ...U } fragment U on Unknown { leadSources { source } }"
     assert estimate_cost(schema, parse(query)) == 1
+
+
+def test_the_table_the_specs_give() -> None:
+    assert (
+        CostTable(
+            calls={
+                ("Query", "leads"): 1,
+                ("Query", "tenders"): 1,
+                ("Query", "contracts"): 2,  # SAM and Canada
+                ("SourceStatus", "leadSources"): 1,
+                ("Query", "lead"): 1,
+                ("Query", "tender"): 1,
+                ("Query", "contract"): 1,
+                ("Query", "node"): 1,
+                ("Query", "awardFamily"): 1,
+                ("Contract", "awardFamily"): 1,
+            },
+            calls_by_selected_field={("Query", "search"): {"leads": 1, "tenders": 1, "contracts": 2}},
+        )
+        == COSTS
+    )
+
+
+def test_the_table_follows_the_specs() -> None:
+    sam = next(spec for spec in SPECS if spec.name == "sam")
+    canada = next(spec for spec in SPECS if spec.name == "canada")
+    dear_sam = dataclasses.replace(sam, call_cost=3)
+    fourth = dataclasses.replace(
+        canada,
+        name="fourth",
+        kinds=frozenset({RecordKind.TENDER}),
+        criteria={RecordKind.TENDER: frozenset({"keywords"})},
+        default_ttl_s={RecordKind.TENDER: 60},
+    )
+    table = cost_table([*SPECS, fourth])
+    assert table.calls[("Query", "tenders")] == 2
+    assert table.calls[("Query", "tender")] == 1  # an id names one source
+    assert table.calls_by_selected_field[("Query", "search")]["tenders"] == 2
+    dear = cost_table([spec if spec is not sam else dear_sam for spec in SPECS])
+    assert dear.calls[("Query", "contracts")] == 1 + 3
+    assert dear.calls[("Query", "awardFamily")] == 3
+    assert dear.calls[("Query", "contract")] == 3  # the dearest source an id may name
+    without_leads = cost_table([spec for spec in SPECS if spec.name != "ita"])
+    assert ("Query", "leads") not in without_leads.calls
+    assert "leads" not in without_leads.calls_by_selected_field[("Query", "search")]
+
+
+def test_an_empty_table_costs_nothing(schema: GraphQLSchema) -> None:
+    assert estimate_with(schema, parse("{ contracts(first: 100) { totalCount } }"), None, None, CostTable()) == 0

@@ -1,0 +1,105 @@
+"""Which sources a query asks: configured, serving the kind, able to answer every criterion set (from the specs),
+and for contracts listed in `sources`."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+
+import pytest
+
+from gateway.errors import BadUserInput
+from gateway.models import ContractQuery, ContractSource, DateRange, LeadQuery, TenderQuery, ValueRange
+from gateway.upstreams.canada.spec import SPEC as CANADA
+from gateway.upstreams.catalog import SPECS
+from gateway.upstreams.spec import RecordKind, UpstreamSpec
+from resolvers.source_selection import check_contract_query, declared_names, sources_to_ask
+from tests.schema.fakes import FakeClient, FakeUpstreams, standard_upstreams
+
+# A test-only fourth upstream serving tenders that can filter by keywords alone.
+FOURTH = dataclasses.replace(
+    CANADA,
+    name="fourth",
+    kinds=frozenset({RecordKind.TENDER}),
+    criteria={RecordKind.TENDER: frozenset({"keywords"})},
+    default_ttl_s={RecordKind.TENDER: 60},
+)
+
+
+def names(upstreams: FakeUpstreams, kind: RecordKind, query: LeadQuery | TenderQuery | ContractQuery) -> list[str]:
+    return [upstream.name for upstream in sources_to_ask(upstreams, kind, query)]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("query", "asked"),
+    [
+        (ContractQuery(), ["sam", "canada"]),
+        (ContractQuery(keywords="software"), ["sam", "canada"]),
+        # behaviour fixes: GSINs are Canadian only (SAM used to answer unfiltered awards), and Canada answers a PIID
+        # with its contract number (it used to be skipped)
+        (ContractQuery(gsins=("N7610",)), ["canada"]),
+        (ContractQuery(piid="47QSWA18D008F"), ["sam", "canada"]),
+        (ContractQuery(naics=("541511",)), ["sam"]),
+        (ContractQuery(agency_code="9700"), ["sam"]),
+        (ContractQuery(fiscal_year=2024), ["sam"]),
+        (ContractQuery(place_of_performance_state="VA"), ["sam"]),
+        (ContractQuery(supplier_name="acme", awarded=DateRange(start=date(2024, 1, 1))), ["sam", "canada"]),
+        (ContractQuery(value=ValueRange(minimum=1)), ["sam", "canada"]),
+        (ContractQuery(naics=("541511",), gsins=("N7610",)), []),
+    ],
+)
+def test_contract_sources_follow_what_each_spec_can_answer(query: ContractQuery, asked: list[str]) -> None:
+    assert names(standard_upstreams(), RecordKind.CONTRACT, query) == asked
+
+
+def test_contract_sources_are_those_listed_in_the_order_listed() -> None:
+    upstreams = standard_upstreams()
+    assert names(upstreams, RecordKind.CONTRACT, ContractQuery(sources=(ContractSource.CANADA,))) == ["canada"]
+    assert names(upstreams, RecordKind.CONTRACT, ContractQuery(sources=(ContractSource.SAM,))) == ["sam"]
+    both = ContractQuery(sources=(ContractSource.CANADA, ContractSource.SAM))
+    assert names(upstreams, RecordKind.CONTRACT, both) == ["canada", "sam"]
+    listed_but_unanswerable = ContractQuery(sources=(ContractSource.CANADA,), naics=("541511",))
+    assert names(upstreams, RecordKind.CONTRACT, listed_but_unanswerable) == []
+
+
+def test_an_upstream_that_is_not_configured_is_never_asked() -> None:
+    upstreams = standard_upstreams(unconfigured=("canada",))
+    assert names(upstreams, RecordKind.CONTRACT, ContractQuery()) == ["sam"]
+    assert names(upstreams, RecordKind.TENDER, TenderQuery()) == []
+    assert declared_names(upstreams, RecordKind.TENDER) == ("canada",)  # still declared: its cursors stay valid
+
+
+def test_lead_and_tender_filters() -> None:
+    upstreams = standard_upstreams()
+    every_lead_filter = LeadQuery(
+        keywords="water",
+        sources=("FBO",),
+        countries=("CA",),
+        industries=("Energy",),
+        trade_regions=("NAFTA",),
+        world_regions=("Pacific Rim",),
+        published=DateRange(start=date(2024, 1, 1)),
+        ends=DateRange(end=date(2026, 1, 1)),
+        amended=DateRange(start=date(2024, 1, 1)),
+    )
+    assert names(upstreams, RecordKind.LEAD, every_lead_filter) == ["ita"]
+    closing = TenderQuery(closing=DateRange(start=date(2025, 1, 1)))
+    assert names(upstreams, RecordKind.TENDER, closing) == ["canada"]
+
+
+def test_a_fourth_upstream_joins_its_kind_where_it_can_answer() -> None:
+    specs: tuple[UpstreamSpec, ...] = (*SPECS, FOURTH)
+    upstreams = standard_upstreams(specs=specs, fourth=FakeClient("fourth"))
+    assert names(upstreams, RecordKind.TENDER, TenderQuery(keywords=("bridge",))) == ["canada", "fourth"]
+    assert names(upstreams, RecordKind.TENDER, TenderQuery(gsins=("N76",))) == ["canada"]
+    assert names(upstreams, RecordKind.LEAD, LeadQuery()) == ["ita"]
+    assert declared_names(upstreams, RecordKind.TENDER) == ("canada", "fourth")
+
+
+def test_every_contract_source_to_be_asked_checks_the_query_first() -> None:
+    upstreams = standard_upstreams()
+    check_contract_query(upstreams, ContractQuery(keywords="R&D", sources=(ContractSource.CANADA,)), limit=10)  # type: ignore[arg-type]
+    assert upstreams.client("sam").calls["check_contract_query"] == 0
+    with pytest.raises(BadUserInput):
+        check_contract_query(upstreams, ContractQuery(keywords="R&D"), limit=10)  # type: ignore[arg-type]
+    assert upstreams.total_calls() == 0
