@@ -59,7 +59,7 @@ test: check-env lint typecheck contracts pytest
 
 # Regenerate the committed SDL after changing the schema (a test fails when it drifts).
 schema: $(STAMP)
-	$(PY) -c "from gateway.edge.endpoint import build_schema; print(build_schema().as_str())" > schema/schema.graphql
+	$(PY) -c "from gateway.edge.schema import build_schema; print(build_schema().as_str())" > schema/schema.graphql
 
 bench: $(STAMP)
 	$(PY) -m bench

@@ -13,8 +13,8 @@ from pathlib import Path
 import uvicorn
 
 from gateway.app import create_app
-from gateway.edge.endpoint import build_schema, document_problems
 from gateway.edge.persisted import build_manifest
+from gateway.edge.schema import build_schema, document_problems
 from gateway.limits.keys import ApiKeys
 from gateway.settings import Settings, SettingsError
 

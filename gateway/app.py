@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.cache.store import open_cache
+from gateway.cache.store import MemoryCache, open_cache
 from gateway.edge import graphiql
 from gateway.edge.access import AccessControl, AccessMiddleware
-from gateway.edge.endpoint import GraphQLEndpoint, build_schema
+from gateway.edge.endpoint import GraphQLEndpoint
 from gateway.edge.persisted import open_persisted_documents
 from gateway.edge.request_id import RequestIdMiddleware
 from gateway.edge.request_size import RequestSizeMiddleware
+from gateway.edge.schema import build_schema
 from gateway.limits.quota import Clock, QuotaGuard, utc_now
 from gateway.settings import Settings
 from gateway.upstreams.registry import Upstreams, open_upstreams
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
             stack.push_async_callback(quota_guard.aclose)
             cache = await open_cache(settings, stack)
             await documents.open(stack)
+            stack.push_async_callback(responses.close)
             runtime.open(await open_upstreams(settings, stack, cache, quota_guard=quota_guard))
             stack.callback(runtime.close)
             # Start-up garbage is long-lived: keep the collector from walking it on every request.
@@ -73,7 +75,10 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
         return JSONResponse({"status": "ok"})
 
     documents = open_persisted_documents(settings)
-    endpoint = GraphQLEndpoint(build_schema(settings), settings, runtime.upstreams, documents)
+    responses = MemoryCache(
+        max_entries=settings.response_cache_max_entries, max_bytes=settings.response_cache_max_bytes
+    )
+    endpoint = GraphQLEndpoint(build_schema(settings), settings, runtime.upstreams, documents, responses)
     routes: list[BaseRoute] = [
         # Every method reaches the endpoint, which answers 405 with a code (not Starlette's plain-text 405).
         Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),

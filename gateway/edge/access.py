@@ -5,13 +5,13 @@ A key arrives as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key: th
 allowed (a caller who sends a key wants to know it does not work). Malformed credentials headers: 400. The key store
 unreachable: 503. Over the tier's request rate: 429 with `Retry-After`. Admitted requests carry a `Metering` in
 `scope["state"]["metering"]`, and their responses `RateLimit-Policy` and `RateLimit` headers (IETF httpapi draft).
-Error bodies are GraphQL-shaped with `extensions.code`; no key ever appears in a body or a log line.
+Refusals are written by `gateway.edge.refusals` (GraphQL-shaped, with `extensions.code`); no key ever appears in a
+body or a log line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Mapping
 from contextlib import AsyncExitStack
@@ -20,6 +20,8 @@ from urllib.parse import parse_qs
 import coredis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.edge.protocol import GRAPHQL_RESPONSE, JSON
+from gateway.edge.refusals import Refusal, Refused
 from gateway.errors import GatewayError, RateLimited, Unauthenticated
 from gateway.limits.keys import ApiKeyRecord, ApiKeys, MalformedCredentials, extract_api_key
 from gateway.limits.limiter import Decision, RateLimiter, ratelimit_headers
@@ -29,7 +31,6 @@ from gateway.settings import ANONYMOUS_TIER, Settings, Tier
 log = logging.getLogger(__name__)
 
 GRAPHQL_PATHS = frozenset({"/graphql", "/graphql/"})
-GRAPHQL_RESPONSE = b"application/graphql-response+json"
 CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
 WWW_AUTHENTICATE = 'Bearer realm="procurement-gateway"'
 KEY_STORE_RETRY_AFTER_S = 1
@@ -90,14 +91,6 @@ class AccessControl:
         return self._limiter
 
 
-class _Refusal(Exception):
-    def __init__(self, status: int, error: GatewayError, headers: Mapping[str, str] | None = None) -> None:
-        super().__init__(error.message)
-        self.status = status
-        self.error = error
-        self.headers = dict(headers or {})
-
-
 class AccessMiddleware:
     def __init__(self, app: ASGIApp, control: AccessControl) -> None:
         self.app = app
@@ -113,8 +106,8 @@ class AccessMiddleware:
             decision = await metering.check_request()
             if not decision.allowed:
                 raise await self._rate_limited(metering, decision)
-        except _Refusal as refusal:
-            await _send_refusal(scope, send, refusal)
+        except Refused as refused:
+            await refused.refusal.send(send, _refusal_media_type(scope))
             return
         scope.setdefault("state", {})["metering"] = metering
 
@@ -134,42 +127,48 @@ class AccessMiddleware:
         try:
             presented = extract_api_key(_credential_headers(scope))
         except MalformedCredentials as exc:
-            raise _Refusal(400, exc) from None
+            raise Refused(Refusal.of(400, exc)) from None
         except Unauthenticated as exc:
-            raise _Refusal(401, exc, {"WWW-Authenticate": WWW_AUTHENTICATE}) from None
+            raise Refused(Refusal.of(401, exc, {"WWW-Authenticate": WWW_AUTHENTICATE})) from None
         if presented is None:
             anonymous = settings.tier_table.get(ANONYMOUS_TIER)
             if settings.anonymous_tier_enabled and anonymous is not None:
                 client = scope.get("client")
                 address = client[0] if client else "unknown"
                 return Caller(f"{ANONYMOUS_KEY_PREFIX}{address}", owner="anonymous", tier=anonymous)
-            raise _Refusal(
-                401,
-                Unauthenticated("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"),
-                {"WWW-Authenticate": WWW_AUTHENTICATE},
+            raise Refused(
+                Refusal.of(
+                    401,
+                    Unauthenticated("an API key is required: send 'Authorization: Bearer <key>' or 'X-API-Key: <key>'"),
+                    {"WWW-Authenticate": WWW_AUTHENTICATE},
+                )
             )
         try:
             record = await self.control.authenticate(presented)
         except _KEY_STORE_ERRORS as exc:
             log.warning("API key store unreachable, refusing keyed requests: %s", type(exc).__name__)
-            raise _Refusal(
-                503,
-                KeyStoreUnavailable("the API key store is unreachable; retry shortly"),
-                {"Retry-After": str(KEY_STORE_RETRY_AFTER_S)},
+            raise Refused(
+                Refusal.of(
+                    503,
+                    KeyStoreUnavailable("the API key store is unreachable; retry shortly"),
+                    {"Retry-After": str(KEY_STORE_RETRY_AFTER_S)},
+                )
             ) from None
         if record is None:
-            raise _Refusal(
-                401,
-                Unauthenticated("the API key is unknown or revoked"),
-                {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'},
+            raise Refused(
+                Refusal.of(
+                    401,
+                    Unauthenticated("the API key is unknown or revoked"),
+                    {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="invalid_token"'},
+                )
             )
         tier = settings.tier_table.get(record.tier)
         if tier is None:
             log.warning("API key %s names tier %r, which this gateway does not configure", record.key_id, record.tier)
-            raise _Refusal(401, Unauthenticated("the API key's tier is not served by this gateway"))
+            raise Refused(Refusal.of(401, Unauthenticated("the API key's tier is not served by this gateway")))
         return Caller(record.key_id, owner=record.owner, tier=tier)
 
-    async def _rate_limited(self, metering: Metering, decision: Decision) -> _Refusal:
+    async def _rate_limited(self, metering: Metering, decision: Decision) -> Refused:
         budget = await metering.current_budget()
         retry_after_s = decision.retry_after_s or 1
         error = RateLimited(
@@ -179,7 +178,7 @@ class AccessMiddleware:
         )
         headers = ratelimit_headers(budget, decision) if not budget.degraded else {}
         headers["Retry-After"] = str(retry_after_s)
-        return _Refusal(429, error, headers)
+        return Refused(Refusal.of(429, error, headers))
 
 
 class KeyStoreUnavailable(GatewayError):
@@ -214,16 +213,7 @@ def _encoded(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
     return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
 
 
-async def _send_refusal(scope: Scope, send: Send, refusal: _Refusal) -> None:
-    body = json.dumps({"errors": [{"message": refusal.error.message, "extensions": refusal.error.as_extensions()}]})
-    accept = b", ".join(value for name, value in scope["headers"] if name == b"accept")
-    legacy_json = b"application/json" in accept and GRAPHQL_RESPONSE not in accept
-    media_type = b"application/json" if legacy_json else GRAPHQL_RESPONSE
-    encoded = body.encode()
-    headers = [
-        (b"content-type", media_type),
-        (b"content-length", str(len(encoded)).encode()),
-        *_encoded(refusal.headers),
-    ]
-    await send({"type": "http.response.start", "status": refusal.status, "headers": headers})
-    await send({"type": "http.response.body", "body": encoded})
+def _refusal_media_type(scope: Scope) -> str:
+    """Refused before the endpoint negotiates: the GraphQL response type unless the client accepts only JSON."""
+    accept = b", ".join(value for name, value in scope["headers"] if name == b"accept").decode("latin-1")
+    return JSON if JSON in accept and GRAPHQL_RESPONSE not in accept else GRAPHQL_RESPONSE

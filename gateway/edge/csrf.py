@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from gateway.edge.refusals import Refusal
+
 PREFLIGHT_HEADERS = ("graphql-require-preflight", "apollo-require-preflight", "x-requested-with")
 GRAPHQL_ACCEPT = ("application/graphql-response+json", "application/json")
 SIMPLE_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
@@ -28,3 +30,11 @@ def is_preflighted(headers: Mapping[str, str]) -> bool:
     if content_type and not content_type <= set(SIMPLE_CONTENT_TYPES):
         return True
     return bool(media_types(headers.get("accept", "")) & set(GRAPHQL_ACCEPT))
+
+
+REFUSAL = Refusal(
+    400,
+    "CSRF_PREVENTED",
+    "GET requests need a header that a browser cannot send cross-site without a preflight: "
+    "e.g. `Accept: application/graphql-response+json` or `GraphQL-Require-Preflight: 1`",
+)

@@ -31,6 +31,7 @@ from typing import Any, Literal, Protocol, TypeVar
 
 import coredis
 
+from gateway.edge.refusals import Refusal, Refused
 from gateway.redis import RedisOutage, RedisUnreachable, redis_client
 from gateway.settings import Settings
 
@@ -44,12 +45,9 @@ _REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 _T = TypeVar("_T")
 
 
-class PersistedDocumentRefused(Exception):
+class PersistedDocumentRefused(Refused):
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
+        super().__init__(Refusal(status, code, message))
 
 
 class ManifestError(ValueError):

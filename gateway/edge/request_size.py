@@ -2,30 +2,24 @@
 
 Headers over `max_header_bytes` are answered 431; a body whose Content-Length is over `max_body_bytes` is answered 413
 before a byte of it is read, and a body streamed without a Content-Length (or longer than it said) is cut off with a
-413 as soon as it passes the limit.
+413 as soon as it passes the limit. Refusals are sent as JSON and close the connection (the rest of the body is
+never read).
 """
 
 from __future__ import annotations
 
-import json
-
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.edge.protocol import JSON
+from gateway.edge.refusals import Refusal
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
-async def send_refusal(send: Send, status: int, code: str, message: str) -> None:
-    """A GraphQL-shaped error answer, for refusals made before the GraphQL endpoint runs."""
-    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    headers = [
-        (b"content-type", b"application/json"),
-        (b"content-length", str(len(body)).encode()),
-        (b"connection", b"close"),
-    ]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+async def _refuse(send: Send, refusal: Refusal) -> None:
+    await refusal.send(send, JSON, close_connection=True)
 
 
 class RequestSizeMiddleware:
@@ -33,6 +27,10 @@ class RequestSizeMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
+        self._too_large = Refusal(413, "PAYLOAD_TOO_LARGE", f"the request body is over {max_body_bytes} bytes")
+        self._headers_too_large = Refusal(
+            431, "REQUEST_HEADER_FIELDS_TOO_LARGE", f"request headers are over {max_header_bytes} bytes"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,21 +38,17 @@ class RequestSizeMiddleware:
             return
         header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
         if header_bytes > self.max_header_bytes:
-            await send_refusal(
-                send, 431, "REQUEST_HEADER_FIELDS_TOO_LARGE", f"request headers are over {self.max_header_bytes} bytes"
-            )
+            await _refuse(send, self._headers_too_large)
             return
         declared = [value for name, value in scope["headers"] if name == b"content-length"]
         if declared:
             try:
                 length = int(declared[0])
             except ValueError:
-                await send_refusal(send, 400, "BAD_REQUEST", "Content-Length is not a number")
+                await _refuse(send, Refusal(400, "BAD_REQUEST", "Content-Length is not a number"))
                 return
             if length > self.max_body_bytes:
-                await send_refusal(
-                    send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes"
-                )
+                await _refuse(send, self._too_large)
                 return
         await self._call_counting(scope, receive, send)
 
@@ -82,4 +76,4 @@ class RequestSizeMiddleware:
         except _BodyTooLarge:
             if response_started:
                 raise
-            await send_refusal(send, 413, "PAYLOAD_TOO_LARGE", f"the request body is over {self.max_body_bytes} bytes")
+            await _refuse(send, self._too_large)

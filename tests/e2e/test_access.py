@@ -16,9 +16,8 @@ from asgi_lifespan import LifespanManager
 from graphql import parse
 
 from gateway.app import create_app
-from gateway.edge.endpoint import build_schema
+from gateway.edge.schema import build_schema
 from gateway.limits.keys import ApiKeys, FileKeyStore
-from schema.cost import estimate_cost
 from tests.e2e.conftest import GatewayFactory, gateway_settings, graphql
 from tests.e2e.processes import free_port
 from tests.sandbox_harness import RunningSandbox
@@ -206,7 +205,7 @@ async def test_rate_limit_field_and_extensions_cost_report_what_the_estimator_sa
     limits = {"requests_per_minute": 100, "burst": 100, "cost_per_hour": 50, "max_query_cost": 20}
     client = await keyed_gateway(start_gateway, key_file, tiers=tiers(metered=limits))
     issued = await api_keys.create(tier="metered", owner="acme")
-    expected_cost = estimate_cost(build_schema()._schema, parse(KNOWN_DOCUMENT))
+    expected_cost = build_schema().estimate_cost(parse(KNOWN_DOCUMENT))
     assert expected_cost == 5 + 2 + 2  # leads(first: 50): 5 pages of 10; each contracts list: 1 page of SAM + Canada
 
     before = datetime.now(UTC).replace(microsecond=0)
@@ -272,7 +271,7 @@ async def test_a_spent_hourly_cost_budget_is_a_429_with_retry_after_and_no_upstr
 async def test_the_daily_sam_quota_lets_exactly_its_calls_through_then_refuses_until_midnight(
     start_gateway: GatewayFactory, sandbox: RunningSandbox
 ) -> None:
-    client = await start_gateway(sam_daily_quota=10)
+    client = await start_gateway(quotas={"sam": 10})
     outcomes = []
     for page in range(1, 14):  # distinct documents: no cache can answer one from another
         query = f'{{ contracts(first: 1, filter: {{sources: [SAM], keywords: "p{page}"}}) {{ totalCount }} }}'
@@ -290,7 +289,7 @@ async def test_the_daily_sam_quota_lets_exactly_its_calls_through_then_refuses_u
 
 async def test_the_sam_quota_resets_at_utc_midnight(sandbox: RunningSandbox) -> None:
     now = [datetime(2025, 3, 1, 23, 59, 30, tzinfo=UTC)]
-    app = create_app(gateway_settings(sandbox, sam_daily_quota=2), quota_clock=lambda: now[0])
+    app = create_app(gateway_settings(sandbox, quotas={"sam": 2}), quota_clock=lambda: now[0])
     async with (
         LifespanManager(app) as manager,
         httpx.AsyncClient(transport=httpx.ASGITransport(app=manager.app), base_url="http://gateway.test") as client,

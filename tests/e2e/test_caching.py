@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from gateway.upstreams.spec import RecordKind
 from tests.e2e.conftest import GatewayFactory, graphql
 from tests.redis_harness import private_redis
 from tests.sandbox_harness import RunningSandbox
@@ -14,6 +15,7 @@ from tests.sandbox_harness import RunningSandbox
 TENDER_REFERENCES = "{ tenders(first: 3) { edges { node { reference } } } }"
 TENDER_COUNT = "{ tenders(first: 3) { totalCount } }"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+TENDERS_NEVER_FRESH = {("canada", RecordKind.TENDER): 0}
 
 
 async def post(client: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -76,7 +78,7 @@ async def test_concurrent_different_documents_share_one_upstream_call(
 async def test_stale_answer_is_served_and_marked_while_the_upstream_is_down(
     start_gateway: GatewayFactory, sandbox: RunningSandbox
 ) -> None:
-    gateway = await start_gateway(cache_ttl_tenders_s=0, response_cache_ttl_s=0)
+    gateway = await start_gateway(ttls=TENDERS_NEVER_FRESH, response_cache_ttl_s=0)
     fresh = await post(gateway, TENDER_REFERENCES)
     await sandbox.set_fault("canada", error_rate=1.0, error_status=503)
     stale = await post(gateway, TENDER_REFERENCES)
@@ -87,7 +89,7 @@ async def test_stale_answer_is_served_and_marked_while_the_upstream_is_down(
 
 
 async def test_stale_answers_are_not_response_cached(start_gateway: GatewayFactory, sandbox: RunningSandbox) -> None:
-    gateway = await start_gateway(cache_ttl_tenders_s=0)
+    gateway = await start_gateway(ttls=TENDERS_NEVER_FRESH)
     await post(gateway, "{ tenders(first: 2) { totalCount } }")
     await sandbox.set_fault("canada", error_rate=1.0, error_status=503)
     stale = await post(gateway, TENDER_REFERENCES)

@@ -15,9 +15,8 @@ import pytest
 from graphql import parse
 
 from gateway.__main__ import main as gateway_main
-from gateway.edge.endpoint import build_schema
 from gateway.edge.persisted import build_manifest
-from schema.cost import estimate_cost
+from gateway.edge.schema import build_schema
 from tests.e2e.conftest import graphql
 from tests.e2e.processes import REPO_ROOT, gateway_environment, gateway_process, without_gateway_settings
 from tests.sandbox_harness import RunningSandbox
@@ -59,9 +58,9 @@ GUIDE_COSTS = {
 
 
 def test_the_examples_cost_what_the_guide_says() -> None:
-    schema = build_schema()._schema
-    assert {name: estimate_cost(schema, parse(text)) for name, text in DOCUMENTS.items()} == STATED_COSTS
-    assert {query: estimate_cost(schema, parse(query)) for query in GUIDE_COSTS} == GUIDE_COSTS
+    schema = build_schema()
+    assert {name: schema.estimate_cost(parse(text)) for name, text in DOCUMENTS.items()} == STATED_COSTS
+    assert {query: schema.estimate_cost(parse(query)) for query in GUIDE_COSTS} == GUIDE_COSTS
     guide = (REPO_ROOT / "docs" / "keys-and-limits.md").read_text(encoding="utf-8")
     for query, cost in GUIDE_COSTS.items():
         assert re.search(rf"\| `{re.escape(query)}` \| (.* = )?{cost} \|", guide), query

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis_graphql import nodes
 
-from gateway.edge.endpoint import build_schema
+from gateway.edge.schema import build_schema
 
 SDL = build_schema().as_str()
 CUSTOM_SCALARS = {

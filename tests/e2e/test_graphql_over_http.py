@@ -14,7 +14,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from gateway.edge.endpoint import GraphQLEndpoint, build_schema
+from gateway.edge.endpoint import GraphQLEndpoint
+from gateway.edge.schema import build_schema
 from gateway.settings import Settings
 from tests.e2e.conftest import GatewayFactory
 from tests.sandbox_harness import RunningSandbox
@@ -297,7 +298,7 @@ async def test_unexpected_exceptions_are_masked_and_logged_with_the_request_id(
         await app(scope, receive, send)
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=with_request_id), base_url="http://t") as client:
-        with caplog.at_level(logging.ERROR, logger="gateway.edge.endpoint"):
+        with caplog.at_level(logging.ERROR, logger="gateway.edge.schema"):
             response = await post(client, {"query": "{ leads { totalCount } }"})
     assert response.status_code == 200
     body = response.json()

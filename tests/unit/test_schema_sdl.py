@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gateway.edge.endpoint import build_schema
+from gateway.edge.schema import build_schema
 
 SDL = Path(__file__).resolve().parents[2] / "schema" / "schema.graphql"
 

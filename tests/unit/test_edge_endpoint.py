@@ -1,0 +1,212 @@
+"""The endpoint over fake upstreams (no HTTP upstream): one cost decision per request, the response cache's answers
+that may not be kept, the request's deadline, and `operationName` checked once for every document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+from graphql import DocumentNode, print_ast
+from starlette.applications import Starlette
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from gateway.cache.store import MemoryCache
+from gateway.edge.endpoint import GraphQLEndpoint
+from gateway.edge.schema import GatewaySchema, build_schema
+from gateway.errors import UpstreamUnavailable
+from gateway.limits.limiter import RateLimiter
+from gateway.limits.metering import Caller, Metering
+from gateway.models import Lead, LeadQuery, Page
+from gateway.settings import Settings, Tier
+from gateway.upstreams.deadline import Deadline
+from tests.schema.fakes import FakeClient, FakeUpstreams, standard_upstreams
+
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+SETTINGS = Settings(profile="dev")
+SCHEMA = build_schema(SETTINGS)
+LEADS = "query Leads($n: Int) { leads(first: $n) { totalCount } }"
+TIERS = {
+    "rich": Tier("rich", requests_per_minute=1000, burst=1000, cost_per_hour=100, max_query_cost=50),
+    "poor": Tier("poor", requests_per_minute=1000, burst=1000, cost_per_hour=100, max_query_cost=5),
+}
+
+
+class CountingEstimate:
+    """The schema's estimate, remembering what it was asked to price."""
+
+    def __init__(self, schema: GatewaySchema) -> None:
+        self._schema = schema
+        self.asked: list[tuple[str, Mapping[str, Any] | None, str | None]] = []
+
+    def __call__(self, document: DocumentNode, variables: Mapping[str, Any] | None, operation_name: str | None) -> int:
+        self.asked.append((print_ast(document), variables, operation_name))
+        return self._schema.estimate_cost(document, variables, operation_name)
+
+
+@dataclass
+class Gateway:
+    client: httpx.AsyncClient
+    store: MemoryCache
+    estimate: CountingEstimate
+
+    async def post(
+        self, query: str, variables: dict[str, Any] | None = None, *, tier: str = "rich", **body: Any
+    ) -> httpx.Response:
+        return await self.client.post(
+            "/graphql",
+            json={"query": query, "variables": variables, **body},
+            headers={"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE, "X-Test-Tier": tier},
+        )
+
+
+@pytest.fixture
+async def open_gateway() -> AsyncIterator[Callable[..., Gateway]]:
+    """Gateways over fake upstreams; `metering` gives each request a fresh meter of one limiter, for the caller of
+    the tier its `X-Test-Tier` header names."""
+    limiter = RateLimiter.in_memory()
+    stores: list[MemoryCache] = []
+    clients: list[httpx.AsyncClient] = []
+
+    def open_one(upstreams: FakeUpstreams, *, settings: Settings = SETTINGS, metering: bool = False) -> Gateway:
+        schema = SCHEMA if settings is SETTINGS else build_schema(settings)
+        estimate = CountingEstimate(schema)
+        store = MemoryCache(max_entries=100, max_bytes=1_000_000)
+        endpoint = GraphQLEndpoint(schema, settings, lambda: upstreams, responses=store, estimate=estimate)  # type: ignore[arg-type, return-value]
+        app = Starlette(routes=[Route("/graphql", endpoint.handle, methods=["GET", "POST"])])
+
+        async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
+            scope["state"] = {"request_id": "edge-test"}
+            if metering:
+                tier = TIERS[dict(scope["headers"])[b"x-test-tier"].decode()]
+                scope["state"]["metering"] = Metering(Caller(f"key-{tier.name}", owner="acme", tier=tier), limiter)
+            await app(scope, receive, send)
+
+        client = httpx.AsyncClient(transport=httpx.ASGITransport(app=with_state), base_url="http://edge.test")
+        stores.append(store)
+        clients.append(client)
+        return Gateway(client, store, estimate)
+
+    yield open_one
+    for client in clients:
+        await client.aclose()
+    for store in stores:
+        await store.close()
+    await limiter.aclose()
+
+
+async def test_the_cost_is_estimated_once_per_document_variables_and_operation(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = open_gateway(standard_upstreams())
+    first = (await gateway.post(LEADS, {"n": 20})).json()
+    second = (await gateway.post(LEADS, {"n": 20})).json()
+    assert "errors" not in first
+    assert second["extensions"]["cache"]["response"]["status"] == "HIT"
+    assert second["data"] == first["data"]
+    assert len(gateway.estimate.asked) == 1  # executed once, estimated once; the hit reused that estimate
+
+    await gateway.post(LEADS, {"n": 30})  # other variables: another operation to price
+    assert [variables for _, variables, _ in gateway.estimate.asked] == [{"n": 20}, {"n": 30}]
+
+    not_for_everyone = "{ __typename leads(first: 5) { totalCount } }"  # never response-cached: priced per request
+    await gateway.post(not_for_everyone)
+    await gateway.post(not_for_everyone)
+    assert len(gateway.estimate.asked) == 4
+
+
+async def test_a_cache_served_answer_is_charged_the_price_its_execution_estimated(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = open_gateway(standard_upstreams(), metering=True)
+    first = (await gateway.post(LEADS, {"n": 20})).json()
+    second = (await gateway.post(LEADS, {"n": 20})).json()
+    assert second["extensions"]["cache"]["response"]["status"] == "HIT"
+    assert first["extensions"]["cost"]["requested"] == second["extensions"]["cost"]["requested"] == 2
+    assert [body["extensions"]["cost"]["budget"]["remaining"] for body in (first, second)] == [98, 96]
+    assert len(gateway.estimate.asked) == 1
+
+
+async def test_a_cache_served_answer_over_the_callers_tier_maximum_is_refused_without_estimating_again(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    upstreams = standard_upstreams()
+    gateway = open_gateway(upstreams, metering=True)
+    assert (await gateway.post(LEADS, {"n": 100}, tier="rich")).json()["extensions"]["cost"]["requested"] == 10
+    refused = await gateway.post(LEADS, {"n": 100}, tier="poor")
+    assert refused.status_code == 400
+    body = refused.json()
+    assert body["errors"][0]["extensions"] == {"code": "COST_ESTIMATED_TOO_EXPENSIVE", "cost": 10, "limit": 5}
+    assert body["extensions"]["cost"]["budget"]["remaining"] == 100  # nothing charged
+    assert len(gateway.estimate.asked) == 1
+    assert upstreams.calls()["ita"]["search_leads"] == 1
+
+
+@dataclass
+class SlowFailingLeads(FakeClient):
+    """Leads that take `delay_s` and then fail; records the time its caller had left on each call."""
+
+    delay_s: float = 0.3
+    remaining_at_call: list[float] = field(default_factory=list)
+
+    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+        self.remaining_at_call.append(deadline.remaining_s())
+        self.calls["search_leads"] += 1
+        await asyncio.sleep(self.delay_s)
+        raise UpstreamUnavailable(self.name, "down (test)", status=503)
+
+
+async def test_an_answer_that_may_not_be_kept_is_not_stored_and_not_a_fetch_error(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    leads = SlowFailingLeads("ita", delay_s=0)
+    gateway = open_gateway(standard_upstreams(ita=leads))
+    for _ in range(2):
+        body = (await gateway.post(LEADS, {"n": 5})).json()
+        assert [error["extensions"]["code"] for error in body["errors"]] == ["UPSTREAM_UNAVAILABLE"]
+    assert leads.calls["search_leads"] == 2  # nothing kept: the second request executed again
+    assert gateway.store.entries == 0
+    assert gateway.store.stats.total("fetch_errors") == 0
+    assert gateway.store.stats.total("misses") == 2
+
+
+async def test_a_request_that_waited_on_another_and_runs_again_keeps_its_own_deadline(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    leads = SlowFailingLeads("ita", delay_s=0.3)
+    gateway = open_gateway(standard_upstreams(ita=leads))
+    answers = await asyncio.gather(gateway.post(LEADS, {"n": 5}), gateway.post(LEADS, {"n": 5}))
+    for answer in answers:
+        assert [error["extensions"]["code"] for error in answer.json()["errors"]] == ["UPSTREAM_UNAVAILABLE"]
+    # Both arrived together: one executed, the other waited for that answer (its own errors: not for everyone) and
+    # then executed itself, with what was left of the deadline made when it arrived, not a new one.
+    first, second = leads.remaining_at_call
+    assert first > SETTINGS.request_deadline_s - 0.2
+    assert second < SETTINGS.request_deadline_s - 0.25
+    assert gateway.store.stats.total("fetch_errors") == 0
+
+
+async def test_several_operations_without_a_name_are_refused_whatever_the_document_carries(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    """The rule is checked once, before execution, for every document within the token limit: comments count for
+    graphql-core's token bound but not for the limit, so the check must not depend on that bound."""
+    upstreams = standard_upstreams()
+    gateway = open_gateway(upstreams, settings=Settings(profile="dev", max_tokens=40))
+    two = "query A { leads(first: 1) { totalCount } } query B { leads(first: 2) { totalCount } }"
+    for document in (two, two + "\n# a comment" * 200):
+        refused = await gateway.post(document)
+        assert refused.status_code == 400
+        assert refused.json()["errors"] == [
+            {
+                "message": "the document has several operations: name one with `operationName`",
+                "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"},
+            }
+        ]
+    assert upstreams.total_calls() == 0
+    chosen = await gateway.post(two + "\n# a comment" * 200, operationName="B")
+    assert chosen.json()["data"] == {"leads": {"totalCount": 25}}

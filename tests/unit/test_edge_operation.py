@@ -1,0 +1,33 @@
+"""The operation a request selects, read before execution: the `operationName` rule and the root fields."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.edge.operation import UNREAD, OperationReader, SelectedOperation
+
+SEVERAL = "the document has several operations: name one with `operationName`"
+READER = OperationReader(max_tokens=40)
+
+
+@pytest.mark.parametrize(
+    ("document", "operation_name", "selected"),
+    [
+        ("{ a b }", None, SelectedOperation(None, frozenset({"a", "b"}))),
+        ("query A { a } query B { b c: b }", "B", SelectedOperation(None, frozenset({"b"}))),
+        ("query A { a } query B { b }", None, SelectedOperation(SEVERAL, None)),
+        ("query A { a }", "C", SelectedOperation("the document has no operation named 'C'", None)),
+        ("{ ...F } fragment F on Query { a }", None, SelectedOperation(None, None)),
+        ("query A { a } query A { b }", "A", SelectedOperation(None, None)),  # validation reports the duplicate
+        ("fragment F on Query { a }", None, SelectedOperation(None, None)),
+        ("{ a", None, UNREAD),
+        ("{ " + "a " * 40 + "}", None, UNREAD),  # over the token limit: the limits refuse it, nothing parsed here
+    ],
+)
+def test_selection(document: str, operation_name: str | None, selected: SelectedOperation) -> None:
+    assert READER.select(document, operation_name) == selected
+
+
+def test_comments_do_not_count_against_the_limit() -> None:
+    document = "query A { a } query B { b }" + "\n# a comment" * 100
+    assert READER.select(document, None) == SelectedOperation(SEVERAL, None)
