@@ -16,7 +16,9 @@ from typing import Any
 
 from aiohttp import web
 
-UPSTREAMS = ("ita", "canada", "sam")
+from sandbox.imitations import IMITATED_UPSTREAMS
+
+UPSTREAMS = IMITATED_UPSTREAMS  # fault knobs and counters exist for each imitated upstream
 RECENT_REQUESTS = 500
 SECRET_PARAMS = frozenset({"api_key"})
 ALL = "all"
