@@ -74,18 +74,29 @@ async def test_two_limiters_share_the_cost_budget_atomically() -> None:
         await right.aclose()
 
 
-async def test_unreachable_redis_fails_open_and_logs_once(caplog: pytest.LogCaptureFixture) -> None:
-    limiter = RateLimiter.on_redis(f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5, retry_storage_after_s=0.05)
-    tier = Tier("tiny", requests_per_minute=2, burst=2, cost_per_hour=1, max_query_cost=1)
-    with caplog.at_level(logging.WARNING, logger="gateway.limits.limiter"):
-        for _ in range(5):
-            decision = await limiter.check_request("k", tier)
-            assert (decision.allowed, decision.degraded) == (True, True)
-            assert (await limiter.charge_cost("k", tier, 1)).allowed
-            await asyncio.sleep(0.06)
-        assert (await limiter.peek("k", tier)).degraded
-    assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
-    await limiter.aclose()
+async def test_unreachable_redis_limits_each_replica_to_its_share_and_logs_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    limiter = RateLimiter.on_redis(
+        f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5, retry_storage_after_s=0.05, fallback_replicas=2
+    )
+    tier = Tier("tiny", requests_per_minute=4, burst=4, cost_per_hour=10, max_query_cost=10)
+    try:
+        with caplog.at_level(logging.WARNING, logger="gateway.limits.limiter"):
+            decisions = []
+            for _ in range(5):  # probes fail in between: the limits hold across them
+                decisions.append(await limiter.check_request("k", tier))
+                await asyncio.sleep(0.06)
+            assert [d.allowed for d in decisions] == [True, True, False, False, False]  # 4 // 2 replicas assumed
+            assert all(d.degraded for d in decisions)
+            assert [(await limiter.charge_cost("k", tier, cost)).allowed for cost in (4, 2, 1)] == [True, False, True]
+            budget = await limiter.peek("k", tier)
+        assert budget.degraded
+        assert (budget.rate.limit, budget.rate.remaining, budget.cost.limit, budget.cost.remaining) == (2, 0, 5, 0)
+        assert limiter.replicas_seen is None
+        assert len([r for r in caplog.records if "unreachable" in r.getMessage()]) == 1
+    finally:
+        await limiter.aclose()
 
 
 async def test_limiter_recovers_by_itself_when_redis_comes_back(caplog: pytest.LogCaptureFixture) -> None:
@@ -93,14 +104,20 @@ async def test_limiter_recovers_by_itself_when_redis_comes_back(caplog: pytest.L
     with private_redis() as server:
         limiter = RateLimiter.on_redis(server.url, timeout_s=0.5, retry_storage_after_s=0.1)
         try:
+            await limiter.start()
+            assert limiter.replicas_seen == 1
             assert [(await limiter.check_request("k", tier)).allowed for _ in range(4)] == [True] * 3 + [False]
             server.stop()
             with caplog.at_level(logging.WARNING, logger="gateway.limits.limiter"):
                 outage = [await limiter.check_request("k", tier) for _ in range(3)]
-                assert all(d.allowed and d.degraded for d in outage)
+                assert all(d.degraded and not d.allowed for d in outage)  # it remembers the 3 Redis admitted
+                assert (await limiter.check_request("k2", tier)).allowed
                 server.start()
-                await asyncio.sleep(0.15)
-                back = [await limiter.check_request("k2", tier) for _ in range(4)]
+                deadline = time.monotonic() + 5
+                while (await limiter.peek("k3", tier)).degraded:  # a probe now and then, until one succeeds
+                    assert time.monotonic() < deadline, "the limiter did not notice Redis was back"
+                    await asyncio.sleep(0.05)
+                back = [await limiter.check_request("k3", tier) for _ in range(4)]
             assert [d.allowed for d in back] == [True] * 3 + [False]
             assert not any(d.degraded for d in back)
             assert any("reachable again" in r.getMessage() for r in caplog.records)
