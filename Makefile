@@ -61,8 +61,10 @@ test: check-env lint typecheck contracts pytest
 schema: $(STAMP)
 	$(PY) -c "from gateway.edge.schema import build_schema; print(build_schema().as_str())" > schema/schema.graphql
 
+# This gateway and Hive Gateway side by side (bench/README.md): installs wrk, Hive Gateway (npm ci) and matplotlib.
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m pip install --quiet -e '.[bench]'
+	$(PY) -m bench compare
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

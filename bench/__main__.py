@@ -1,4 +1,7 @@
-"""`python -m bench`: the whole suite on loopback, a table on stdout, the figures in bench/results.json."""
+"""`python -m bench`: the whole suite on loopback, a table on stdout, the figures in bench/results.json.
+
+`python -m bench compare`: this gateway and Hive Gateway side by side (bench/compare/, what `make bench` runs).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import sys
 from pathlib import Path
 
 from bench import report, suite
+from bench.compare import cli
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
 
@@ -26,6 +30,9 @@ def _progress(line: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["compare"]:
+        return cli.main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=3.0, help="measured seconds per run (default 3)")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each run (default 0.5)")
@@ -37,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         "--only", default="", help="only the configurations whose name contains this, e.g. redis, flood"
     )
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the results JSON")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     if not 0.5 <= args.duration <= 60 or not 0 <= args.warmup <= 30 or not 0 <= args.flood <= 100_000:
         parser.error("bounds: --duration 0.5..60 s, --warmup 0..30 s, --flood 0..100000")
     options = suite.Options(
