@@ -25,6 +25,15 @@ ALL = "all"
 MAX_HANG_S = 120.0
 _HANG_POLL_S = 0.05
 GARBAGE_BODY = b"<html><body><h1>502 Bad Gateway</h1>\x00\xff\xfe not json"
+DEEP_NESTING = 100_000  # the depth of the "deep" wrong shape: arrays nested far past any decoder's recursion limit
+# Well-formed JSON that no upstream documents as an answer (`wrong_shape_body`); "deep" is an array nested
+# DEEP_NESTING deep. For the Canadian API `[]` is the right shape (nothing matched).
+WRONG_SHAPE_BODIES = {
+    "{}": b"{}",
+    "[]": b"[]",
+    "null": b"null",
+    "deep": b"[" * DEEP_NESTING + b"]" * DEEP_NESTING,
+}
 
 
 class FaultPlanError(ValueError):
@@ -45,6 +54,8 @@ class FaultPlan:
     truncate_rate: float = 0.0
     garbage_rate: float = 0.0
     reset_rate: float = 0.0
+    wrong_shape_rate: float = 0.0  # answer 200 with `wrong_shape_body` instead of the real answer
+    wrong_shape_body: str = "{}"  # a key of WRONG_SHAPE_BODIES
 
     @classmethod
     def from_json(cls, data: object) -> FaultPlan:
@@ -60,6 +71,9 @@ class FaultPlan:
             if isinstance(default, bool):
                 if not isinstance(value, bool):
                     raise FaultPlanError(f"{name} must be a boolean")
+            elif isinstance(default, str):
+                if not isinstance(value, str) or value not in WRONG_SHAPE_BODIES:
+                    raise FaultPlanError(f"{name} must be one of {', '.join(WRONG_SHAPE_BODIES)}")
             elif isinstance(value, bool) or not isinstance(value, int | float):
                 raise FaultPlanError(f"{name} must be a number")
             elif name.endswith("_rate") and not 0.0 <= value <= 1.0:
@@ -181,6 +195,8 @@ async def _answer_badly(
     if board.roll(plan.error_rate):
         return web.json_response({"error": "sandbox fault"}, status=plan.error_status)
     response = await handler(request)
+    if board.roll(plan.wrong_shape_rate):
+        return web.Response(body=WRONG_SHAPE_BODIES[plan.wrong_shape_body], status=200, content_type="application/json")
     if isinstance(response, web.Response) and response.body is not None:
         if board.roll(plan.garbage_rate):
             return web.Response(body=GARBAGE_BODY, status=200, content_type=response.content_type)

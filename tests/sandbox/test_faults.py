@@ -102,6 +102,36 @@ async def test_garbage_knob_sends_a_body_that_is_not_json(sandbox: RunningSandbo
 
 
 @pytest.mark.parametrize("upstream", sorted(ROUTES))
+@pytest.mark.parametrize("body", ["{}", "[]", "null"])
+async def test_wrong_shape_knob_answers_well_formed_json_of_the_chosen_shape(
+    sandbox: RunningSandbox, upstream: str, body: str
+) -> None:
+    await sandbox.set_fault(upstream, wrong_shape_rate=1.0, wrong_shape_body=body)
+    async with sandbox.session.get(sandbox.url(ROUTES[upstream][0])) as response:
+        assert response.status == 200
+        assert response.content_type == "application/json"
+        assert await response.read() == body.encode()
+    assert await sandbox.hits(ROUTES[upstream][1]) == 1
+
+
+async def test_wrong_shape_knob_can_answer_json_nested_100_000_deep(sandbox: RunningSandbox) -> None:
+    await sandbox.set_fault("sam", wrong_shape_rate=1.0, wrong_shape_body="deep")
+    async with sandbox.session.get(sandbox.url(ROUTES["sam"][0])) as response:
+        body = await response.read()
+    assert response.status == 200
+    assert body == b"[" * 100_000 + b"]" * 100_000
+
+
+async def test_wrong_shape_knob_defaults_to_an_empty_object_and_clears(sandbox: RunningSandbox) -> None:
+    await sandbox.set_fault("ita", wrong_shape_rate=1.0)
+    async with sandbox.session.get(sandbox.url(ROUTES["ita"][0])) as response:
+        assert await response.json() == {}
+    await sandbox.clear_fault("ita")
+    async with sandbox.session.get(sandbox.url(ROUTES["ita"][0])) as response:
+        assert "results" in await response.json()
+
+
+@pytest.mark.parametrize("upstream", sorted(ROUTES))
 async def test_reset_knob_drops_the_connection(sandbox: RunningSandbox, upstream: str) -> None:
     await sandbox.set_fault(upstream, reset_rate=1.0)
     with pytest.raises(aiohttp.ClientConnectionError):
@@ -135,6 +165,10 @@ async def test_reset_clears_plans_and_counters(sandbox: RunningSandbox) -> None:
         ({"latency_ms": "slow"}, "number"),
         ({"volume": 11}, "unknown fault knobs"),
         ({"error_status": 200}, "error status"),
+        ({"wrong_shape_body": "[1]"}, "one of {}, [], null, deep"),
+        ({"wrong_shape_body": 0}, "one of"),
+        ({"wrong_shape_body": ["{}"]}, "one of"),
+        ({"wrong_shape_rate": 1.5}, "between 0 and 1"),
         ([1, 2], "JSON object"),
     ],
 )
