@@ -11,6 +11,7 @@ import base64
 import contextlib
 import hashlib
 import html
+import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -58,34 +59,92 @@ html, body { height: 100%; margin: 0; }
 .notice { font-family: system-ui, sans-serif; margin: 2rem; max-width: 48rem; }
 """
 
-# Static text: the endpoint comes from the page's data-endpoint attribute, so the CSP hash below never changes.
+# The README's example operations, one GraphiQL tab each (the first is the default query); tests/e2e runs every one
+# against the sandbox and checks that README.md shows each, word for word.
+EXAMPLE_OPERATIONS: Final = (
+    """# One search over every source: leads, tenders and contracts in one list, by relevance, with facets
+query Search {
+  search(keywords: "software", first: 5) {
+    totalCount
+    edges {
+      upstream
+      node {
+        __typename
+        ... on Lead { title country { code } publishDate }
+        ... on Tender { title closingDate }
+        ... on Contract { title awardDate value { amount currency } }
+      }
+    }
+    facets { name values { value count } }
+    pageInfo { hasNextPage endCursor }
+  }
+}""",
+    """# Trade leads about equipment, newest first or by relevance, with their source, country and value
+query Leads {
+  leads(first: 5, filter: {keywords: "equipment"}) {
+    totalCount
+    edges { node { title source country { code name } publishDate endDate minValue { amount currency } } }
+    pageInfo { hasNextPage endCursor }
+  }
+}""",
+    """# Open Canadian tenders for GSINs starting N76 or V2, delivered in Ontario or the NCR, titles in French
+query Tenders {
+  tenders(first: 5, filter: {gsins: ["N76", "V2"], deliveryRegions: ["ON", "NCR"]}) {
+    edges { node { reference title(language: FR) buyer(language: FR) closingDate gsins } }
+  }
+}""",
+    """# Contract awards from SAM and Canada at once, with SAM's award family of each PIID; plus each upstream's status
+query Contracts {
+  contracts(first: 5) {
+    edges { node { source piid title supplier { name } value { amount currency } awardDate
+                   awardFamily { count totalDollars { amount } } } }
+  }
+  sources { name reachable breakerState }
+}""",
+)
+
+# Static text: the endpoint, the example tabs and the demo key come from the page's data attributes, so the CSP hash
+# below never changes.
 _BOOTSTRAP: Final = """
 (function () {
   "use strict";
   var root = document.getElementById("graphiql");
   var endpoint = root.dataset.endpoint;
   var accept = root.dataset.accept;
-  var defaultQuery = [
-    "# Procurement gateway (dev profile)",
-    "#",
+  var demoKey = root.dataset.demoKey || "";
+  var examples = JSON.parse(root.dataset.examples || "[]");
+  var keyHelp = [
     "# Put your API key in Headers below:",
     "#   {\\"Authorization\\": \\"Bearer <key>\\"}",
     "# or",
     "#   {\\"X-API-Key\\": \\"<key>\\"}",
     "# Headers stay in this browser tab only.",
-    "#",
-    "# Run: Ctrl-Enter. Complete: Ctrl-Space.",
-    "{",
-    "  __typename",
-    "}",
-    ""
-  ].join("\\n");
+    "#"
+  ];
+  var keyGiven = ["# The demo key is in Headers below (this tab only).", "#"];
+  var intro = [
+    "# Procurement gateway (dev profile). Examples: one tab each.",
+    "#"
+  ].concat(demoKey ? keyGiven : keyHelp).concat(["# Run: Ctrl-Enter. Complete: Ctrl-Space.", ""]).join("\\n");
+  var headers = demoKey ? JSON.stringify({"Authorization": "Bearer " + demoKey}, null, 2) : "";
+  var tabs = examples.map(function (query, index) {
+    return {query: index === 0 ? intro + query : query, headers: headers};
+  });
+
+  // GraphiQL 3.8 may send the operation name of the tab run before (a tab it restored or never edited): when the
+  // document defines no operation of that name, send none, and the gateway runs the document's only operation.
+  function definesOperation(query, name) {
+    return new RegExp("\\\\b(query|mutation|subscription)\\\\s+" + name + "\\\\b").test(query || "");
+  }
 
   async function fetcher(params, options) {
-    var headers = new Headers({"Content-Type": "application/json", "Accept": accept});
+    if (params.operationName && !definesOperation(params.query, params.operationName)) {
+      params = Object.assign({}, params, {operationName: null});
+    }
+    var sent = new Headers({"Content-Type": "application/json", "Accept": accept});
     var extra = (options && options.headers) || {};
-    Object.keys(extra).forEach(function (name) { headers.set(name, String(extra[name])); });
-    var response = await fetch(endpoint, {method: "POST", headers: headers, body: JSON.stringify(params)});
+    Object.keys(extra).forEach(function (name) { sent.set(name, String(extra[name])); });
+    var response = await fetch(endpoint, {method: "POST", headers: sent, body: JSON.stringify(params)});
     var text = await response.text();
     try {
       return JSON.parse(text);
@@ -98,7 +157,9 @@ _BOOTSTRAP: Final = """
     React.createElement(GraphiQL, {
       fetcher: fetcher,
       plugins: [GraphiQLPluginExplorer.explorerPlugin()],
-      defaultQuery: defaultQuery,
+      defaultQuery: tabs.length ? tabs[0].query : intro + "{\\n  __typename\\n}\\n",
+      defaultHeaders: headers,
+      defaultTabs: tabs.length ? tabs : undefined,
       defaultEditorToolsVisibility: "headers",
       isHeadersEditorEnabled: true,
       // History and tabs keep headers (API keys) even with shouldPersistHeaders off: keep all of GraphiQL's state
@@ -169,19 +230,26 @@ def graphiql_assets_present(directory: Path = ASSET_DIR) -> bool:
 
 
 def graphiql_response(
-    endpoint_path: str = "/graphql", *, static_path: str = STATIC_PATH, directory: Path = ASSET_DIR
+    endpoint_path: str = "/graphql",
+    *,
+    demo_key: str = "",
+    static_path: str = STATIC_PATH,
+    directory: Path = ASSET_DIR,
 ) -> HTMLResponse:
-    """The GraphiQL page, or a 503 page saying how to vendor the assets when they are missing."""
+    """The GraphiQL page, or a 503 page saying how to vendor the assets when they are missing.
+
+    `demo_key` (the dev profile's `GATEWAY_GRAPHIQL_DEMO_KEY`) is pre-filled in every tab's Headers; the page is never
+    stored by a cache (`Cache-Control: no-store`)."""
     for path in (endpoint_path, static_path):
         if not path.startswith("/") or path.startswith("//"):
             raise ValueError(f"expected an absolute path on this origin, got {path!r}")
     if not graphiql_assets_present(directory):
         return HTMLResponse(_MISSING_PAGE, status_code=503, headers=SECURITY_HEADERS)
-    return HTMLResponse(_page(endpoint_path, static_path.rstrip("/")), headers=SECURITY_HEADERS)
+    return HTMLResponse(_page(endpoint_path, static_path.rstrip("/"), demo_key), headers=SECURITY_HEADERS)
 
 
 @lru_cache(maxsize=8)
-def _page(endpoint_path: str, static_path: str) -> str:
+def _page(endpoint_path: str, static_path: str, demo_key: str) -> str:
     styles = "\n".join(
         f'    <link rel="stylesheet" href="{html.escape(static_path)}/{asset.name}" integrity="{asset.integrity}">'
         for asset in ASSETS
@@ -192,6 +260,7 @@ def _page(endpoint_path: str, static_path: str) -> str:
         for asset in ASSETS
         if asset.kind == "script"
     )
+    examples = html.escape(json.dumps(EXAMPLE_OPERATIONS))
     return f"""<!doctype html>
 <html lang="en">
   <head>
@@ -203,7 +272,8 @@ def _page(endpoint_path: str, static_path: str) -> str:
     <style>{_STYLE}</style>
   </head>
   <body>
-    <div id="graphiql" data-endpoint="{html.escape(endpoint_path)}" data-accept="{ACCEPT}">Loading GraphiQL...</div>
+    <div id="graphiql" data-endpoint="{html.escape(endpoint_path)}" data-accept="{ACCEPT}"
+         data-demo-key="{html.escape(demo_key)}" data-examples="{examples}">Loading GraphiQL...</div>
 {scripts}
     <script>{_BOOTSTRAP}</script>
   </body>

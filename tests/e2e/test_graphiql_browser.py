@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,18 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from gateway.edge.graphiql import STATIC_PATH, graphiql_assets_present, graphiql_response, graphiql_static_app
+from gateway.app import create_app
+from gateway.edge.graphiql import (
+    EXAMPLE_OPERATIONS,
+    STATIC_PATH,
+    graphiql_assets_present,
+    graphiql_response,
+    graphiql_static_app,
+)
+from gateway.limits.keys import ApiKeys, FileKeyStore
+from tests.e2e.browser import chromium, screenshot, serving, watched_page
+from tests.e2e.conftest import gateway_settings
+from tests.sandbox_harness import RunningSandbox
 
 try:
     from playwright.async_api import async_playwright, expect
@@ -147,9 +157,7 @@ async def test_graphiql_renders_offline_and_runs_a_query(fake_gateway: FakeGatew
             await page.keyboard.press("Escape")
             await expect(page.get_by_role("dialog")).to_have_count(0)
 
-            shot = Path(tempfile.gettempdir()) / "graphiql-browser-test.png"
-            await page.screenshot(path=str(shot))
-            print(f"screenshot: {shot}")
+            await screenshot(page, "graphiql-offline")
             violations = await page.evaluate("window.__csp")
             stored = await page.evaluate("JSON.stringify({...localStorage})")
             errors = list(problems)
@@ -172,3 +180,41 @@ async def test_graphiql_renders_offline_and_runs_a_query(fake_gateway: FakeGatew
     assert headers["x-api-key"] == "dev-key-123"
     assert headers["accept"] == "application/graphql-response+json, application/json"
     assert headers["content-type"] == "application/json"
+
+
+@pytest.mark.usefixtures("browser_ready")
+async def test_graphiql_runs_an_example_tab_with_the_demo_key_pre_filled(
+    sandbox: RunningSandbox, tmp_path: Path
+) -> None:
+    """The real gateway in the dev profile, as `make demo` starts it: no anonymous tier here, so the query runs only
+    because the demo key is in the Headers tab."""
+    keys_file = tmp_path / "keys.json"
+    key = (await ApiKeys(FileKeyStore(keys_file)).create(tier="standard", owner="graphiql-test")).plaintext
+    settings = gateway_settings(sandbox, anonymous_tier_enabled=False, keys_file=str(keys_file), graphiql_demo_key=key)
+    async with serving(create_app(settings)) as url, chromium() as browser:
+        page, watched = await watched_page(browser, viewport={"width": 1400, "height": 900})
+        response = await page.goto(f"{url}/graphql", wait_until="load")
+        assert response is not None
+        assert response.headers["cache-control"] == "no-store"
+        await expect(page.locator(".graphiql-container .graphiql-query-editor .CodeMirror")).to_be_visible()
+        # One tab per example operation of the README, the search first.
+        tabs = page.locator(".graphiql-tab")
+        await expect(tabs).to_have_count(len(EXAMPLE_OPERATIONS))
+        await expect(tabs.first).to_contain_text("Search")
+        await expect(page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden)")).to_contain_text(key)
+        await page.locator(".graphiql-execute-button").click()
+        await expect(page.locator(".graphiql-response")).to_contain_text('"totalCount"', timeout=15_000)
+        answer = await page.locator(".graphiql-response").inner_text()
+        # Another tab: the contracts example, with the key too.
+        await tabs.nth(3).click()
+        await expect(page.locator(".graphiql-query-editor")).to_contain_text("query Contracts")
+        await page.locator(".graphiql-query-editor .CodeMirror").click()
+        await page.keyboard.press("Control+Enter")
+        await expect(page.locator(".graphiql-response")).to_contain_text('"awardFamily"', timeout=15_000)
+        await screenshot(page, "graphiql-demo-key")
+        violations = await page.evaluate("window.__csp")
+    assert "UNAUTHENTICATED" not in answer
+    assert '"upstream"' in answer
+    assert violations == []
+    assert [p for p in watched.problems if "Failed to load resource" not in p] == []
+    assert all(urlsplit(u).hostname in LOOPBACK for u in watched.requests if urlsplit(u).scheme != "data")
