@@ -50,8 +50,9 @@ LEADS_HIVE = (
 )
 TRIVIAL = "{ __typename }"
 SEARCH_OURS = (
-    "query Search($q: String!) { search(keywords: $q, first: 10) {"
-    " leads { leadId title publishDate } tenders { reference title closingDate } contracts { piid title awardDate } } }"
+    "query Search($q: String!) { search(keywords: $q, first: 10) { nodes { __typename"
+    " ... on Lead { leadId title publishDate } ... on Tender { reference title closingDate }"
+    " ... on Contract { piid title awardDate } } } }"
 )
 
 
@@ -136,16 +137,16 @@ def fan_out_items_hive(data: Mapping[str, Any]) -> list[Item]:
 
 def search_items_ours(data: Mapping[str, Any]) -> list[Item]:
     found = data.get("search")
-    if not isinstance(found, Mapping):
-        return []
-    leads: list[Item] = [("lead", _text(r.get("leadId")), _text(r.get("title"))) for r in _rows(found.get("leads"))]
-    tenders: list[Item] = [
-        ("tender", _text(r.get("reference")), _text(r.get("title"))) for r in _rows(found.get("tenders"))
+    nodes = found.get("nodes") if isinstance(found, Mapping) else None
+    keys = {"Lead": "leadId", "Tender": "reference", "Contract": "piid"}
+    return [
+        (
+            _text(r.get("__typename")).lower(),
+            _text(r.get(keys.get(_text(r.get("__typename")), ""))),
+            _text(r.get("title")),
+        )
+        for r in _rows(nodes)
     ]
-    contracts: list[Item] = [
-        ("contract", _text(r.get("piid")), _text(r.get("title"))) for r in _rows(found.get("contracts"))
-    ]
-    return leads + tenders + contracts
 
 
 def typename_items(data: Mapping[str, Any]) -> list[Item]:
@@ -275,8 +276,8 @@ SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         "search, all sources (ours only)",
-        "search(keywords, first: 10) over leads, tenders and contracts (ITA, Canada tenders and contracts, SAM): "
-        "4 upstream calls merged; a composition of REST sources cannot merge, so absolute figures only",
+        "search(keywords, first: 10): one connection over leads, tenders and contracts (ITA, Canada tenders and "
+        "contracts, SAM), merged; a composition of REST sources cannot merge, so absolute figures only",
         OURS_CACHES_OFF,
         body(SEARCH_OURS, {"q": KEYWORD}),
         search_items_ours,

@@ -1,8 +1,9 @@
 """Upstream response cache: `get_or_fetch(key, fetch, ttl_s, stale_for_s)`; the only module that may use aiocache.
 
 Keys are built from the upstream, the path and the sorted public parameters (credentials are added later by the
-transport, so they can never reach a key). Values are the upstream's decoded JSON, stored serialised, so a caller
-that changes what it was given changes nothing in the cache. An entry is fresh for `ttl_s`; after that it is fetched
+transport, so they can never reach a key). Values are the upstream's decoded JSON, stored serialised (an upstream
+body as the bytes it was received in, `codec.Received`), so a caller that changes what it was given changes nothing
+in the cache. An entry is fresh for `ttl_s`; after that it is fetched
 again, and kept for `stale_for_s` more to answer (status STALE) when that fetch raises an UpstreamError.
 
 What `fetch` raises is never stored. An answer it returns is stored unless `store_if` says no: such an answer is
@@ -32,7 +33,15 @@ from aiocache.serializers import NullSerializer
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
-from gateway.cache.codec import Entry, EntryId, decode_envelope, decode_payload, encode_envelope, encode_payload
+from gateway.cache.codec import (
+    Entry,
+    EntryId,
+    Received,
+    decode_envelope,
+    decode_payload,
+    encode_envelope,
+    encode_payload,
+)
 from gateway.cache.flight import SingleFlight
 from gateway.cache.stats import CacheEvent, CacheStats
 from gateway.errors import UpstreamError
@@ -133,7 +142,8 @@ class NoCache:
         self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
     ) -> Cached:
         del ttl_s, stale_for_s, store_if
-        return _report(key, Cached(await fetch(), CacheStatus.BYPASS))
+        value = await fetch()
+        return _report(key, Cached(value.value if isinstance(value, Received) else value, CacheStatus.BYPASS))
 
 
 _EVENT_OF_STATUS: dict[CacheStatus, CacheEvent] = {
@@ -169,6 +179,10 @@ class _StoreCache(ABC):
     async def get_or_fetch(
         self, key: str, fetch: Fetch, *, ttl_s: int, stale_for_s: int, store_if: StoreIf | None = None
     ) -> Cached:
+        if ttl_s <= 0 and stale_for_s <= 0:  # nothing is kept: no read, no flight of its own (callers share theirs)
+            cached = await self._fetch_and_store(key, _Refresh(fetch, ttl_s, stale_for_s, store_if), None)
+            self.stats.record("misses", key)
+            return _report(key, cached)
         known = await self._read(key, ttl_s + stale_for_s)
         cached = self._fresh(known, ttl_s) or await self._flights.run(
             key, lambda: self._refresh(key, _Refresh(fetch, ttl_s, stale_for_s, store_if), known)
@@ -205,9 +219,12 @@ class _StoreCache(ABC):
         except Exception:
             self.stats.record("fetch_errors", key)
             raise
+        received = value
+        if isinstance(value, Received):  # stored as the bytes it was received in; callers get the decoded value
+            value = value.value
         if refresh.keep_for_s > 0 and (refresh.store_if is None or refresh.store_if(value)):
             try:
-                await self._write(key, value, self._clock(), refresh.keep_for_s)
+                await self._write(key, received, self._clock(), refresh.keep_for_s)
             except (TypeError, ValueError) as error:
                 logger.warning("not caching %s: the value is not JSON (%s)", key, error)
         return Cached(value, CacheStatus.MISS)
