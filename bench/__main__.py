@@ -1,6 +1,7 @@
 """`python -m bench`: the whole suite on loopback, a table on stdout, the figures in bench/results.json.
 
 `python -m bench compare`: this gateway and Hive Gateway side by side (bench/compare/, what `make bench` runs).
+`python -m bench mirror`: the CanadaBuys mirror at the size of the real archive (bench/mirror.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import signal
 import sys
 from pathlib import Path
 
-from bench import report, suite
+from bench import mirror, report, suite
 from bench.compare import cli
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results.json"
@@ -33,6 +34,8 @@ def main(argv: list[str] | None = None) -> int:
     arguments = sys.argv[1:] if argv is None else argv
     if arguments[:1] == ["compare"]:
         return cli.main(arguments[1:])
+    if arguments[:1] == ["mirror"]:
+        return mirror.main(arguments[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--duration", type=float, default=3.0, help="measured seconds per run (default 3)")
     parser.add_argument("--warmup", type=float, default=0.5, help="unmeasured seconds before each run (default 0.5)")

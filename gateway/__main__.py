@@ -1,4 +1,5 @@
-"""`python -m gateway` serves the gateway (settings from GATEWAY_* environment variables)."""
+"""`python -m gateway` serves the gateway (settings from GATEWAY_* environment variables); `keys`, `documents`,
+`settings` and `mirror` (refresh, status) are the operator's commands."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import asyncio
 import json
 import logging
 import sys
+from contextlib import AsyncExitStack
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +20,11 @@ from gateway.edge.persisted import build_manifest
 from gateway.edge.schema import build_schema, document_problems
 from gateway.limits.keys import ApiKeys
 from gateway.settings import Settings, SettingsError
+from gateway.settings_reference import configuration_markdown
+from gateway.upstreams.mirror.disk import MirrorDirectoryBusy
+from gateway.upstreams.mirror.mirror import Mirror
+from gateway.upstreams.mirror.schedule import RefreshScheduler
+from gateway.upstreams.registry import open_mirrors, refresh_lock
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -38,9 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     build = documents_sub.add_parser("build", help="build a {sha256: document} manifest from DIR's .graphql files")
     build.add_argument("directory", type=Path)
     build.add_argument("-o", "--output", type=Path, required=True)
+    sub.add_parser("settings", help="print the configuration reference (docs/configuration.md) in Markdown")
+    mirror = sub.add_parser("mirror", help="the mirrors of sources that publish files (GATEWAY_CANADABUYS_URL...)")
+    mirror_sub = mirror.add_subparsers(dest="mirror_command", required=True)
+    refresh = mirror_sub.add_parser(
+        "refresh",
+        help="download the feeds' files that changed and swap in a new snapshot (the gateway processes serve it); "
+        "with GATEWAY_MIRROR_REFRESH_IN_PROCESS=false this is the only refresher",
+    )
+    refresh.add_argument("--feed", action="append", help="only this feed, e.g. open_tenders (repeatable)")
+    refresh.add_argument("--source", help="only this mirror upstream, e.g. canadabuys")
+    status = mirror_sub.add_parser("status", help="each feed's last refresh, rows, staleness and last failure")
+    status.add_argument("--source", help="only this mirror upstream, e.g. canadabuys")
     args = parser.parse_args(argv)
     if args.command == "documents":
         return build_documents_manifest(args.directory, args.output)
+    if args.command == "settings":
+        sys.stdout.write(configuration_markdown())
+        return 0
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -48,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "keys":
         return asyncio.run(run_keys_command(settings, args))
+    if args.command == "mirror":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        return asyncio.run(run_mirror_command(settings, args))
     if getattr(args, "host", None):
         settings = replace(settings, host=args.host)
     if getattr(args, "port", None):
@@ -82,6 +108,59 @@ def build_documents_manifest(directory: Path, output: Path) -> int:
     output.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {len(manifest)} documents to {output}", file=sys.stderr)
     return 0
+
+
+async def run_mirror_command(settings: Settings, args: argparse.Namespace) -> int:
+    """`mirror refresh` writes the mirrors' directories (refused while a gateway process refreshes them itself);
+    `mirror status` only reads them."""
+    writer = args.mirror_command == "refresh"
+    async with AsyncExitStack() as stack:
+        try:
+            mirrors = await open_mirrors(settings, stack, writer=writer)
+        except MirrorDirectoryBusy as busy:
+            print(
+                f"error: {busy}: a gateway process refreshes it (set GATEWAY_MIRROR_REFRESH_IN_PROCESS=false there "
+                "to refresh from here)",
+                file=sys.stderr,
+            )
+            return 1
+        if args.source:
+            mirrors = {name: found for name, found in mirrors.items() if name == args.source}
+        if not mirrors:
+            wanted = args.source or "a mirror upstream"
+            print(f"error: {wanted} is not configured (e.g. set GATEWAY_CANADABUYS_URL)", file=sys.stderr)
+            return 2
+        failed = False
+        for name, mirror in mirrors.items():
+            if writer:
+                scheduler = RefreshScheduler(mirror, lock=refresh_lock(settings, stack, name))
+                try:
+                    report = await scheduler.refresh(args.feed)
+                except ValueError as unknown:
+                    print(f"error: {unknown}", file=sys.stderr)
+                    return 2
+                failed = failed or bool(report.failed)
+                for outcome in report.outcomes:
+                    print(
+                        f"{name} {outcome.feed}: {outcome.outcome}" + (f" ({outcome.error})" if outcome.error else "")
+                    )
+            print(mirror_status_table(name, mirror))
+        return 1 if failed else 0
+
+
+def mirror_status_table(name: str, mirror: Mirror) -> str:
+    now = datetime.now(UTC)
+    lines = [f"{name}: snapshot {mirror.snapshot_path or '(none yet)'}"]
+    lines.append(f"  {'FEED':<18} {'ROWS':>8}  {'LAST SUCCESS (UTC)':<25} {'AGE':>9}  {'STALE':<5}  LAST ERROR")
+    for status in mirror.statuses():
+        age = status.age_s(now)
+        success = status.last_success.isoformat(timespec="seconds") if status.last_success else "-"
+        lines.append(
+            f"  {status.name:<18} {status.rows:>8}  {success:<25} "
+            f"{'-' if age is None else f'{age / 3600:.1f} h':>9}  {'yes' if status.stale(now) else 'no':<5}  "
+            f"{status.last_error or '-'}"
+        )
+    return "\n".join(lines)
 
 
 async def run_keys_command(settings: Settings, args: argparse.Namespace) -> int:

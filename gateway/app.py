@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
 from gateway.cache.store import MemoryCache, open_cache
-from gateway.edge import graphiql
+from gateway.edge import explorer, graphiql
 from gateway.edge.access import AccessControl, AccessMiddleware
 from gateway.edge.endpoint import GraphQLEndpoint
 from gateway.edge.persisted import open_persisted_documents
@@ -28,6 +28,16 @@ from gateway.upstreams.registry import Upstreams, open_upstreams
 
 log = logging.getLogger("gateway")
 CORS_PREFLIGHT_HEADERS = ("GraphQL-Require-Preflight", "Apollo-Require-Preflight", "X-Requested-With")
+# What common browser clients send besides (Apollo Client's client awareness, W3C trace context, Sentry), so that
+# their preflights pass; GATEWAY_CORS_ALLOWED_HEADERS adds more.
+CORS_CLIENT_HEADERS = (
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+)
 
 
 class Runtime:
@@ -86,14 +96,27 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
     ]
     if settings.dev:
         routes.append(Mount("/graphiql/static", app=graphiql.graphiql_static_app(), name="graphiql-static"))
+    if settings.explorer_enabled:
+        routes.append(Route("/", explorer.explorer_endpoint(graphiql=settings.dev), methods=["GET"]))
+        routes.append(Mount(explorer.STATIC_PATH, app=explorer.explorer_static_app(), name="explorer-static"))
     middleware = [Middleware(RequestIdMiddleware)]
-    if settings.cors_origins():
+    if settings.cors_origins() or settings.cors_allowed_origin_regex:
+        extra_headers = [header.strip() for header in settings.cors_allowed_headers.split(",") if header.strip()]
         middleware.append(
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins(),
+                allow_origin_regex=settings.cors_allowed_origin_regex or None,
                 allow_methods=["GET", "POST"],
-                allow_headers=["Content-Type", "Authorization", "X-Api-Key", "X-Request-Id", *CORS_PREFLIGHT_HEADERS],
+                allow_headers=[
+                    "Content-Type",
+                    "Authorization",
+                    "X-Api-Key",
+                    "X-Request-Id",
+                    *CORS_PREFLIGHT_HEADERS,
+                    *CORS_CLIENT_HEADERS,
+                    *extra_headers,
+                ],
                 expose_headers=["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
                 max_age=600,
             )

@@ -19,8 +19,11 @@ class Language(Enum):
 
 
 class ContractSource(Enum):
+    """Where a contract comes from; the value, lower-cased, names its upstream."""
+
     SAM = "SAM"
     CANADA = "CANADA"
+    CANADABUYS = "CANADABUYS"
 
 
 @dataclass(frozen=True)
@@ -66,22 +69,46 @@ class ValueRange:
 
 
 @dataclass(frozen=True)
+class FacetCount:
+    """How many matches of a search hold `value` (a country code, a lead source, a region name)."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Facet:
+    """Counts over every match of a search (not only one page), as the upstream aggregates them; `name` says of what:
+    `country`, `source`, `trade_region`, `world_region`."""
+
+    name: str
+    counts: tuple[FacetCount, ...]
+
+
+@dataclass(frozen=True)
 class Page(Generic[T]):
-    """One page of an upstream search: its items, the upstream's total (None when it does not say), the offset."""
+    """One page of an upstream search: its items, the upstream's total (None when it does not say), the offset.
+
+    `facets`: the upstream's own counts over every match, when it gives them (ITA's `aggregations`). `freshness`: when
+    the publishers behind the records were last updated, when the upstream says (ITA's `sources_used`)."""
 
     items: tuple[T, ...]
     total: int | None
     offset: int = 0
+    facets: tuple[Facet, ...] = ()
+    freshness: tuple[SourceMetadata, ...] = ()
 
 
 @dataclass(frozen=True)
 class KeysetPage(Generic[T]):
     """One page read after a keyset cursor: its items, the real total of matches, and the cursor after its last
-    item (None when nothing follows). Paging on with `after` never repeats an item whose sort key did not change."""
+    item (None when nothing follows). Paging on with `after` never repeats an item whose sort key did not change.
+    `positions` holds the cursor after each item (for a merge that takes only some of them)."""
 
     items: tuple[T, ...]
     total: int
     after: str | None
+    positions: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -278,6 +305,7 @@ class LeadQuery:
 @dataclass(frozen=True)
 class TenderQuery:
     keywords: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()  # the upstreams to ask, by name; empty: the ones asked by default
     gsins: tuple[str, ...] = ()
     delivery_regions: tuple[str, ...] = ()
     opportunity_regions: tuple[str, ...] = ()
@@ -292,7 +320,7 @@ class TenderQuery:
 @dataclass(frozen=True)
 class ContractQuery:
     keywords: str | None = None
-    sources: tuple[ContractSource, ...] = (ContractSource.SAM, ContractSource.CANADA)
+    sources: tuple[ContractSource, ...] = ()  # the sources to ask; empty: the ones asked by default
     piid: str | None = None
     modification_number: str | None = None
     referenced_idv_piid: str | None = None

@@ -16,6 +16,7 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -51,6 +52,18 @@ class SettingsError(ValueError):
 ANONYMOUS_TIER = "anonymous"
 _TIER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _REDIS_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}")
+_MIRROR_REPLICA = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_UTC_OFFSET = re.compile(r"([+-])(\d{2}):(\d{2})")
+
+
+def parse_utc_offset(text: str) -> timedelta:
+    """`-05:00` -> -5 h; SettingsError for anything but a sign, hours and minutes within +-14:00."""
+    found = _UTC_OFFSET.fullmatch(text.strip())
+    if found is None or int(found.group(3)) >= 60 or int(found.group(2)) * 60 + int(found.group(3)) > 14 * 60:
+        raise SettingsError(f"GATEWAY_MIRROR_CLOSING_TIME_OFFSET must be a UTC offset such as -05:00, not {text!r}")
+    sign = -1 if found.group(1) == "-" else 1
+    return sign * timedelta(hours=int(found.group(2)), minutes=int(found.group(3)))
 
 
 @dataclass(frozen=True)
@@ -145,9 +158,9 @@ def default_credentials(specs: tuple[UpstreamSpec, ...] = SPECS) -> dict[str, Cr
 
 @dataclass(frozen=True)
 class Settings:
-    profile: Profile = "prod"
-    host: str = "127.0.0.1"
-    port: int = 8000
+    profile: Profile = "prod"  # prod, or dev: GraphiQL, introspection and field suggestions on
+    host: str = "127.0.0.1"  # the address it listens on (0.0.0.0 in a container)
+    port: int = 8000  # the port it listens on
 
     # Upstreams, derived from their specs (see the module docstring); `specs` is the registry's list.
     specs: tuple[UpstreamSpec, ...] = SPECS
@@ -155,69 +168,99 @@ class Settings:
     credentials: Mapping[str, CredentialSettings] = field(default_factory=default_credentials, repr=False)
 
     # Upstream calls (DESIGN.md §6).
-    upstream_connect_timeout_s: float = 2.0
-    upstream_timeout_s: float = 8.0
-    request_deadline_s: float = 10.0
-    upstream_retries: int = 1
-    retry_backoff_min_s: float = 0.1
-    retry_backoff_max_s: float = 1.0
-    upstream_pool_size: int = 100
-    breaker_failure_threshold: int = 5
-    breaker_reset_s: float = 30.0
-    max_upstream_body_bytes: int = 20_000_000
+    upstream_connect_timeout_s: float = 2.0  # connecting to an upstream
+    upstream_timeout_s: float = 8.0  # one upstream call in all (connect, send, read)
+    request_deadline_s: float = 10.0  # a whole GraphQL request, every upstream call and retry included
+    upstream_retries: int = 1  # retries on a 5xx or connection error, within the deadline
+    retry_backoff_min_s: float = 0.1  # the full-jitter wait before a retry, from
+    retry_backoff_max_s: float = 1.0  # the full-jitter wait before a retry, up to
+    upstream_pool_size: int = 100  # open connections per upstream
+    breaker_failure_threshold: int = 5  # consecutive failures that open an upstream's circuit breaker
+    breaker_reset_s: float = 30.0  # how long an open breaker waits before a probe call
+    max_upstream_body_bytes: int = 20_000_000  # an upstream body over this is refused as UPSTREAM_BAD_RESPONSE
 
     # Cache (TTLs are per upstream and record kind, above; stale-if-error window).
-    cache_stale_for_s: int = 24 * 60 * 60
-    cache_max_entries: int = 10_000
-    cache_max_bytes: int = 256 * 1024 * 1024
+    cache_stale_for_s: int = 24 * 60 * 60  # how long past its TTL an answer may still serve when the upstream fails
+    cache_max_entries: int = 10_000  # the memory cache's bound in entries (per replica, without Redis)
+    cache_max_bytes: int = 256 * 1024 * 1024  # the memory cache's bound in bytes (per replica, without Redis)
     # Whole responses of identical operations (same document, variables and operation name), per replica;
     # 0 turns it off. Kept well under the upstream TTLs so that it never hides fresher upstream data for long.
-    response_cache_ttl_s: int = 30
-    response_cache_max_entries: int = 2_000
-    response_cache_max_bytes: int = 64 * 1024 * 1024
-    redis_url: str = field(default="", repr=False)
+    response_cache_ttl_s: int = 30  # how long a whole response is kept
+    response_cache_max_entries: int = 2_000  # the response cache's bound in entries
+    response_cache_max_bytes: int = 64 * 1024 * 1024  # the response cache's bound in bytes
+
+    # Redis, shared by the replicas: the upstream cache, rate-limit and quota counters, API keys, APQ documents.
+    redis_url: str = field(default="", repr=False)  # redis://host:port/db shared by the replicas; empty: no Redis
     # Every Redis key the gateway writes starts with "<redis_namespace>:" (cache, API keys, persisted documents,
     # rate-limit and quota counters), so that deployments sharing one Redis (staging, production) never share state.
-    redis_namespace: str = "gateway"
+    redis_namespace: str = "gateway"  # the prefix of every Redis key the gateway writes
     cache_redis_namespace: str = ""  # empty: "<redis_namespace>:cache"
     cache_lock_ttl_s: float = 5.0  # the cross-replica fetch lock (SET NX PX)
     cache_lock_wait_s: float = 5.0  # how long a replica waits for another's fetch before fetching itself
-    cache_lock_poll_s: float = 0.05
+    cache_lock_poll_s: float = 0.05  # how often a waiting replica looks for the other's answer
     redis_pool_wait_s: float = 5.0  # waiting for a free pooled connection
     redis_probe_every_s: float = 1.0  # while Redis is down
 
     # HTTP edge and query limits.
-    max_body_bytes: int = 100_000
+    max_body_bytes: int = 100_000  # a request body over this is refused (413) from its Content-Length
 
     # Query safety (schema/limits.py, schema/cost.py), checked before execution; GraphQL over HTTP at the edge.
-    max_header_bytes: int = 16_384
-    max_tokens: int = 2000
-    max_depth: int = 10
-    max_aliases: int = 15
-    max_directives: int = 50
-    max_root_fields: int = 10
+    max_header_bytes: int = 16_384  # request headers over this are refused (431)
+    max_tokens: int = 2000  # GraphQL tokens in a document
+    max_depth: int = 10  # selection depth
+    max_aliases: int = 15  # aliases in a document
+    max_directives: int = 50  # directives in a document
+    max_root_fields: int = 10  # root fields in an operation
     max_query_cost: int = 1000  # per query, whatever the tier (tiers may set lower maxima)
     cors_allowed_origins: str = ""  # comma-separated origins allowed by CORS, "*" for any; empty: no CORS
     persisted_documents: str = "apq"  # off | apq (automatic persisted queries) | trusted (manifest only)
-    persisted_documents_manifest: str = ""  # {sha256: document} JSON, see gateway/persisted.py
+    persisted_documents_manifest: str = ""  # {sha256: document} JSON, see gateway/edge/persisted.py
     persisted_documents_max_entries: int = 10_000  # APQ registrations kept in memory (LRU)
     # With redis_url set, APQ registrations live in Redis (shared by every replica) instead of memory, each kept
     # this long after its last use; documents longer than max_body_bytes are not stored.
     persisted_documents_redis_namespace: str = ""  # empty: "<redis_namespace>:apq"
-    persisted_documents_ttl_s: int = 7 * 24 * 60 * 60
+    persisted_documents_ttl_s: int = 7 * 24 * 60 * 60  # how long a registration is kept in Redis after its last use
 
     # API keys (gateway.limits.keys): "file" (the embedded default) or "redis" (keys_redis_url, else redis_url).
-    keys_store: str = "file"
-    keys_file: str = "var/keys.json"
-    keys_redis_url: str = field(default="", repr=False)
-    keys_pepper: str = field(default="", repr=False)
+    keys_store: str = "file"  # file | redis
+    keys_file: str = "var/keys.json"  # the JSON key store (keys_store=file), relative to the working directory
+    keys_redis_url: str = field(default="", repr=False)  # the key store's Redis (keys_store=redis); empty: redis_url
+    keys_pepper: str = field(default="", repr=False)  # HMAC secret for the stored key hashes; empty: plain SHA-256
 
     # Tiers and the per-caller limiter (gateway.limits.limiter): GATEWAY_TIERS is JSON merged over DEFAULT_TIERS, e.g.
-    # {"free": {"requests_per_minute": 60, "burst": 20, "cost_per_hour": 2000, "max_query_cost": 200}}.
-    tiers: str = ""
+    # `{"free": {"requests_per_minute": 60, "burst": 20, "cost_per_hour": 2000, "max_query_cost": 200}}`.
+    tiers: str = ""  # JSON merged over DEFAULT_TIERS (see above)
     anonymous_tier_enabled: bool = False  # from_env turns it on for the dev profile unless set explicitly
-    redis_timeout_s: float = 0.5
-    redis_pool_size: int = 50
+    redis_timeout_s: float = 0.5  # each Redis call is abandoned after this long
+    redis_pool_size: int = 50  # pooled connections per Redis user (cache, limiter, keys, quotas, documents)
+
+    # Overload (gateway/edge/shedding.py, sizing in docs/keys-and-limits.md): per process, a request past its caller's
+    # checks waits for one of the execution slots; beyond the queue, or after waiting too long, 503 SERVER_OVERLOADED.
+    max_concurrent_executions: int = 8  # GraphQL operations this process executes at once
+    max_queued_requests: int = 1024  # requests waiting for capacity (document checks, a slot) before others are refused
+    max_queue_wait_s: float = 5.0  # the longest a request waits for an execution slot (never past its deadline)
+    # While Redis is away each replica holds its share of every limit: the limit divided by the replicas counted.
+    limiter_fallback_replicas: int = 2  # replicas assumed while Redis was never reached (the share divides by it)
+    limiter_heartbeat_s: float = 5.0  # how often a replica tells Redis it is alive (replicas are counted from it)
+    limiter_probe_every_s: float = 1.0  # while Redis is away, how often the limiter tries it again
+
+    # Mirrors (gateway.upstreams.mirror): sources of files (CanadaBuys), downloaded on a schedule into a local index,
+    # one directory per mirror and replica: <mirror_data_dir>/<upstream>-<replica>/.
+    mirror_data_dir: str = "var/mirrors"  # where mirrors keep their files and snapshots (relative: to the working dir)
+    mirror_max_disk_bytes: int = 4 * 1024**3  # the most one mirror's directory may hold (files, snapshots, a build)
+    mirror_max_file_bytes: int = 512 * 1024**2  # the largest file a mirror downloads
+    mirror_replica: str = ""  # this replica's name in its mirror directories; empty: the host name
+    mirror_contact: str = ""  # an e-mail address or URL sent in the mirrors' User-Agent, so publishers can reach you
+    mirror_refresh_in_process: bool = True  # false: only `python -m gateway mirror refresh` refreshes the mirrors
+    mirror_prime_cookies: bool = True  # after a 403, fetch the source's data page for its cookies and ask again once
+    mirror_closing_time_offset: str = "-05:00"  # the UTC offset at which CanadaBuys closing times are read
+    mirror_query_threads: int = 4  # threads per mirror answering queries (never the event loop)
+
+    # Browser clients (docs/frontend.md): GraphiQL, the explorer page at /, and apps served from other origins (CORS).
+    graphiql_demo_key: str = field(default="", repr=False)  # pre-filled in GraphiQL's Headers; dev profile only
+    explorer_enabled: bool = True  # the explorer page at / (search without writing GraphQL), in both profiles
+    cors_allowed_origin_regex: str = ""  # origins matching it are allowed by CORS too, e.g. local dev servers
+    cors_allowed_headers: str = ""  # comma-separated request headers CORS allows beyond the built-in list
 
     @cached_property
     def tier_table(self) -> Mapping[str, Tier]:
@@ -322,6 +365,43 @@ class Settings:
         if self.persisted_documents_ttl_s <= 0:
             raise SettingsError("GATEWAY_PERSISTED_DOCUMENTS_TTL_S must be positive")
         self.tier_table  # noqa: B018 - parses GATEWAY_TIERS now, so a bad value fails at start-up
+        self._validate_overload()
+        self._validate_mirrors()
+        self._validate_browser_clients()
+
+    def _validate_browser_clients(self) -> None:
+        if self.graphiql_demo_key and not self.dev:
+            raise SettingsError(
+                "GATEWAY_GRAPHIQL_DEMO_KEY is for the dev profile only: GraphiQL would hand the key to every visitor"
+            )
+        try:
+            re.compile(self.cors_allowed_origin_regex)
+        except re.error as exc:
+            raise SettingsError(f"GATEWAY_CORS_ALLOWED_ORIGIN_REGEX is not a regular expression: {exc}") from None
+        headers = [header.strip() for header in self.cors_allowed_headers.split(",") if header.strip()]
+        if not all(_HEADER_NAME.fullmatch(header) for header in headers):
+            raise SettingsError("GATEWAY_CORS_ALLOWED_HEADERS must be comma-separated HTTP header names")
+
+    def _validate_mirrors(self) -> None:
+        if not self.mirror_data_dir.strip():
+            raise SettingsError("GATEWAY_MIRROR_DATA_DIR must not be empty")
+        if min(self.mirror_max_disk_bytes, self.mirror_max_file_bytes, self.mirror_query_threads) <= 0:
+            raise SettingsError("GATEWAY_MIRROR_MAX_DISK_BYTES, _MAX_FILE_BYTES and _QUERY_THREADS must be positive")
+        if self.mirror_replica and not _MIRROR_REPLICA.fullmatch(self.mirror_replica):
+            raise SettingsError("GATEWAY_MIRROR_REPLICA must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'")
+        parse_utc_offset(self.mirror_closing_time_offset)
+
+    def _validate_overload(self) -> None:
+        if min(self.max_concurrent_executions, self.max_queued_requests, self.limiter_fallback_replicas) < 1:
+            raise SettingsError(
+                "GATEWAY_MAX_CONCURRENT_EXECUTIONS, GATEWAY_MAX_QUEUED_REQUESTS and GATEWAY_LIMITER_FALLBACK_REPLICAS "
+                "must be at least 1"
+            )
+        if min(self.max_queue_wait_s, self.limiter_heartbeat_s, self.limiter_probe_every_s) <= 0:
+            raise SettingsError(
+                "GATEWAY_MAX_QUEUE_WAIT_S, GATEWAY_LIMITER_HEARTBEAT_S and GATEWAY_LIMITER_PROBE_EVERY_S "
+                "must be positive"
+            )
 
     def _validate_upstreams(self) -> None:
         specs = {spec.name: spec for spec in self.specs}

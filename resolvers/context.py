@@ -16,10 +16,11 @@ from strawberry.dataloader import DataLoader
 
 from gateway.errors import GatewayError
 from gateway.limits.metering import Metering
-from gateway.models import AwardFamily, SourceMetadata
+from gateway.models import AwardFamily, Contract, SourceMetadata, Tender
 from gateway.upstreams.breaker import BreakerState
-from gateway.upstreams.client import AwardFamilyClient, ContractClient, LeadClient, TenderClient
+from gateway.upstreams.client import AwardFamilyClient, ContractClient, LeadClient, TenderAwardLinks, TenderClient
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.mirror.mirror import FeedStatus
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
 
 
@@ -41,6 +42,10 @@ class TransportReading(Protocol):
     def pause_remaining_s(self) -> int | None: ...
 
 
+class MirrorReading(Protocol):
+    def statuses(self) -> tuple[FeedStatus, ...]: ...
+
+
 class RegisteredUpstream(Protocol):
     @property
     def spec(self) -> UpstreamSpec: ...
@@ -53,6 +58,11 @@ class RegisteredUpstream(Protocol):
 
     @property
     def http(self) -> TransportReading | None: ...
+
+    @property
+    def mirror(self) -> MirrorReading | None:
+        """A configured mirror's feeds (None for an API upstream, or one not configured)."""
+        ...
 
 
 class QuotaCounting(Protocol):
@@ -123,6 +133,23 @@ class RequestContext:
         found = self.upstreams.get(upstream)
         serves = found is not None and found.configured and found.spec.serves(RecordKind.AWARD_FAMILY)
         return upstream if serves else None
+
+    def _links(self, upstream: str, kind: RecordKind) -> TenderAwardLinks | None:
+        found = self.upstreams.get(upstream)
+        if found is None or not found.configured or not found.spec.serves(kind):
+            return None
+        client = self.upstreams.tenders(upstream) if kind is RecordKind.TENDER else self.upstreams.contracts(upstream)
+        return client if isinstance(client, TenderAwardLinks) else None
+
+    async def load_awards_of(self, upstream: str, tender: Tender) -> tuple[Contract, ...]:
+        """The awards of a tender from `upstream` (its own), latest first; empty when that upstream links none."""
+        links = self._links(upstream, RecordKind.CONTRACT)
+        return () if links is None else await links.awards_of(tender, deadline=self.deadline)
+
+    async def load_tender_of(self, upstream: str, contract: Contract) -> Tender | None:
+        """The tender a contract from `upstream` (its own) was awarded on; None when that upstream links none."""
+        links = self._links(upstream, RecordKind.TENDER)
+        return None if links is None else await links.tender_of(contract, deadline=self.deadline)
 
     async def load_award_family(
         self, piid: str, referenced_idv_piid: str | None = None, *, upstream: str | None = None

@@ -30,7 +30,15 @@ ASK_ONE_SOURCE: Mapping[FieldKey, frozenset[RecordKind]] = {
 }
 # Fields that ask, per field selected under them, every source of that field's kind.
 ASK_BY_SELECTED_FIELD: Mapping[FieldKey, Mapping[str, RecordKind]] = {
-    ("Query", "search"): {"leads": RecordKind.LEAD, "tenders": RecordKind.TENDER, "contracts": RecordKind.CONTRACT},
+    ("Query", "searchByKind"): {
+        "leads": RecordKind.LEAD,
+        "tenders": RecordKind.TENDER,
+        "contracts": RecordKind.CONTRACT,
+    },
+}
+# Fields that ask every source of several kinds (`search`: one connection over leads, tenders and contracts).
+ASK_EVERY_SOURCE_OF_KINDS: Mapping[FieldKey, tuple[RecordKind, ...]] = {
+    ("Query", "search"): (RecordKind.LEAD, RecordKind.TENDER, RecordKind.CONTRACT),
 }
 
 
@@ -45,6 +53,9 @@ def _one_source(specs: Sequence[UpstreamSpec], kinds: frozenset[RecordKind]) -> 
 def cost_table(specs: Sequence[UpstreamSpec]) -> CostTable:
     calls = {key: _every_source(specs, kind) for key, kind in ASK_EVERY_SOURCE.items()}
     calls |= {key: _one_source(specs, kinds) for key, kinds in ASK_ONE_SOURCE.items()}
+    calls |= {
+        key: sum(_every_source(specs, kind) for kind in kinds) for key, kinds in ASK_EVERY_SOURCE_OF_KINDS.items()
+    }
     by_selected = {
         key: {name: _every_source(specs, kind) for name, kind in kinds.items()}
         for key, kinds in ASK_BY_SELECTED_FIELD.items()

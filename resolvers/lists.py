@@ -2,17 +2,30 @@
 
 Every list asks the configured upstreams that serve its record kind and can answer its filters (`source_selection`),
 concurrently, each from its own cursor position, and merges their pages by the kind's order (`merge`): a new upstream
-serving a kind joins its lists without a change here.
+serving a kind joins its lists without a change here. A source whose client pages on its own keyset cursor
+(`KeysetTenderClient`, `KeysetContractClient`) is read after its own positions, so that paging across a refresh of
+the source never repeats a record; every other source is read by offset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
-from gateway.models import Contract, ContractQuery, Lead, LeadQuery, Page, Tender, TenderQuery
+from gateway.errors import BadUserInput
+from gateway.models import Contract, ContractQuery, KeysetPage, Lead, LeadQuery, Page, Tender, TenderQuery
+from gateway.upstreams.client import KeysetContractClient, KeysetTenderClient
 from gateway.upstreams.spec import RecordKind
 from resolvers.context import RequestContext
-from resolvers.merge import Merged, merge_sources, newest_award_first, newest_publish_first, soonest_closing_first
+from resolvers.merge import (
+    Merged,
+    Position,
+    SourcePage,
+    merge_sources,
+    newest_award_first,
+    newest_publish_first,
+    soonest_closing_first,
+)
 from resolvers.pagination import decode_cursor
 from resolvers.selection import snake_case
 from resolvers.source_selection import check_contract_query, declared_names, sources_to_ask
@@ -24,8 +37,10 @@ LEGACY_CURSOR_SOURCE = {
     RecordKind.TENDER: LEGACY_UPSTREAM_OF_TYPE["Tender"],
 }
 
+T = TypeVar("T")
 
-def positions_after(context: RequestContext, kind: RecordKind, after: str | None) -> dict[str, int]:
+
+def positions_after(context: RequestContext, kind: RecordKind, after: str | None) -> dict[str, Position]:
     """The positions an `after` cursor of a list of `kind` holds (BAD_USER_INPUT when it is not one)."""
     return decode_cursor(after, declared_names(context.upstreams, kind), LEGACY_CURSOR_SOURCE.get(kind))
 
@@ -35,27 +50,62 @@ def contract_selection(field_names: Iterable[str]) -> frozenset[str]:
     return frozenset(snake_case(name) for name in field_names)
 
 
+def paged(
+    by_offset: Callable[[int], Awaitable[Page[T]]],
+    after: Callable[[str | None], Awaitable[KeysetPage[T]]] | None = None,
+) -> Callable[[Position], Awaitable[Page[T] | SourcePage[T]]]:
+    """One source's search from a position: by its keyset cursor when it has one (`after`), else by offset.
+
+    An offset (from a cursor issued before the source paged on its own positions) is still read by offset; a position
+    of the source's own where it has none is BAD_USER_INPUT.
+    """
+
+    async def at(position: Position) -> Page[T] | SourcePage[T]:
+        if isinstance(position, str):
+            if after is None:
+                raise BadUserInput("`after` is not a cursor of this list", argument="after")
+            return _source_page(await after(position))
+        if after is None or position > 0:
+            return await by_offset(position)
+        return _source_page(await after(None))
+
+    return at
+
+
+def _source_page(page: KeysetPage[T]) -> SourcePage[T]:
+    return SourcePage(page.items, page.positions, page.total, page.after is not None)
+
+
 async def merged_leads(
-    context: RequestContext, query: LeadQuery, *, positions: dict[str, int], limit: int
+    context: RequestContext, query: LeadQuery, *, positions: dict[str, Position], limit: int
 ) -> Merged[Lead]:
     upstreams, deadline = context.upstreams, context.deadline
 
-    def search(name: str) -> Callable[[int], Awaitable[Page[Lead]]]:
+    def search(name: str) -> Callable[[Position], Awaitable[Page[Lead] | SourcePage[Lead]]]:
         client = upstreams.leads(name)
-        return lambda offset: client.search_leads(query, limit=limit, offset=offset, deadline=deadline)
+        return paged(lambda offset: client.search_leads(query, limit=limit, offset=offset, deadline=deadline))
 
     searches = {upstream.name: search(upstream.name) for upstream in sources_to_ask(upstreams, RecordKind.LEAD, query)}
     return await merge_sources(searches, positions, limit, newest_publish_first)
 
 
 async def merged_tenders(
-    context: RequestContext, query: TenderQuery, *, positions: dict[str, int], limit: int
+    context: RequestContext, query: TenderQuery, *, positions: dict[str, Position], limit: int
 ) -> Merged[Tender]:
     upstreams, deadline = context.upstreams, context.deadline
 
-    def search(name: str) -> Callable[[int], Awaitable[Page[Tender]]]:
+    def search(name: str) -> Callable[[Position], Awaitable[Page[Tender] | SourcePage[Tender]]]:
         client = upstreams.tenders(name)
-        return lambda offset: client.search_tenders(query, limit=limit, offset=offset, deadline=deadline)
+
+        def by_offset(offset: int) -> Awaitable[Page[Tender]]:
+            return client.search_tenders(query, limit=limit, offset=offset, deadline=deadline)
+
+        if isinstance(client, KeysetTenderClient):
+            keyset = client
+            return paged(
+                by_offset, lambda after: keyset.tenders_after(query, limit=limit, after=after, deadline=deadline)
+            )
+        return paged(by_offset)
 
     searches = {
         upstream.name: search(upstream.name) for upstream in sources_to_ask(upstreams, RecordKind.TENDER, query)
@@ -67,7 +117,7 @@ async def merged_contracts(
     context: RequestContext,
     query: ContractQuery,
     *,
-    positions: dict[str, int],
+    positions: dict[str, Position],
     limit: int,
     selection: frozenset[str],
 ) -> Merged[Contract]:
@@ -75,11 +125,18 @@ async def merged_contracts(
     upstreams, deadline = context.upstreams, context.deadline
     check_contract_query(upstreams, query, limit=limit)
 
-    def search(name: str) -> Callable[[int], Awaitable[Page[Contract]]]:
+    def search(name: str) -> Callable[[Position], Awaitable[Page[Contract] | SourcePage[Contract]]]:
         client = upstreams.contracts(name)
-        return lambda offset: client.search_contracts(
-            query, limit=limit, offset=offset, selection=selection, deadline=deadline
-        )
+
+        def by_offset(offset: int) -> Awaitable[Page[Contract]]:
+            return client.search_contracts(query, limit=limit, offset=offset, selection=selection, deadline=deadline)
+
+        if isinstance(client, KeysetContractClient):
+            keyset = client
+            return paged(
+                by_offset, lambda after: keyset.contracts_after(query, limit=limit, after=after, deadline=deadline)
+            )
+        return paged(by_offset)
 
     searches = {
         upstream.name: search(upstream.name) for upstream in sources_to_ask(upstreams, RecordKind.CONTRACT, query)

@@ -4,6 +4,10 @@ Each source is asked for a page from its own position (`positions`, keyed by ups
 at a time, the head that comes first by the kind's order (ties: the source named first), so paging on with the
 positions after the last record taken never skips or repeats a record. A source failing leaves the others' records
 and its error; all failing raise the first error.
+
+A position is an offset into the source's list (an int: the source answers a `Page`), or an opaque position the
+source made itself (a string, e.g. a keyset cursor that survives a refresh of the source: it answers a `SourcePage`
+with the position after each record). 0 is the start of any source.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from gateway.models import Contract, Lead, Page, Tender
 T = TypeVar("T")
 SortKey = tuple[int, int]
 Order = Callable[[T], SortKey]  # the head with the smallest key is taken first
+Position = int | str  # an offset into a source's list, or a position the source made (see the module docstring)
+START: Position = 0
 
 
 def _dated(day: dt.date | None, *, newest_first: bool) -> SortKey:
@@ -41,18 +47,38 @@ def newest_publish_first(lead: Lead) -> SortKey:
 
 
 @dataclass(frozen=True)
+class SourcePage(Generic[T]):
+    """A page of a source that makes its own positions: its records, the position after each, its total (None when
+    it does not say) and whether records follow its last one."""
+
+    items: tuple[T, ...]
+    after: tuple[Position, ...]
+    total: int | None
+    more: bool
+
+    @classmethod
+    def of(cls, page: Page[T] | SourcePage[T], start: Position) -> SourcePage[T]:
+        """`page` as it is, or an offset page read from `start` (the position after each record is its offset + 1)."""
+        if isinstance(page, SourcePage):
+            return page
+        offset = start if isinstance(start, int) else 0
+        after = tuple(range(offset + 1, offset + len(page.items) + 1))
+        return cls(page.items, after, page.total, page.total is not None and page.total > offset + len(page.items))
+
+
+@dataclass(frozen=True)
 class Taken(Generic[T]):
     """One merged record, the upstream it came from, and the positions after it (its cursor)."""
 
     source: str
     record: T
-    positions: Mapping[str, int]
+    positions: Mapping[str, Position]
 
 
 @dataclass(frozen=True)
 class Merged(Generic[T]):
     taken: tuple[Taken[T], ...]
-    positions: Mapping[str, int]  # where this page started
+    positions: Mapping[str, Position]  # where this page started
     has_next: bool
     total: int | None  # the sum of the sources' totals; None when one does not say or one failed
     failures: tuple[UpstreamError, ...]  # sources that failed while others answered
@@ -62,46 +88,42 @@ class Merged(Generic[T]):
         return any(self.positions.values())
 
 
-def merge(pages: Mapping[str, Page[T]], positions: Mapping[str, int], limit: int, order: Order[T]) -> list[Taken[T]]:
+def merge(
+    pages: Mapping[str, Page[T] | SourcePage[T]], positions: Mapping[str, Position], limit: int, order: Order[T]
+) -> list[Taken[T]]:
     """Up to `limit` records of `pages` (keyed by upstream, in tie-break order), each with its cursor positions."""
-    queues = {source: list(page.items) for source, page in pages.items()}
-    heads = dict.fromkeys(queues, 0)
-    position = {**positions, **{source: positions.get(source, 0) for source in pages}}
+    start = {**positions, **{source: positions.get(source, START) for source in pages}}
+    read = {source: SourcePage.of(page, start[source]) for source, page in pages.items()}
+    heads = dict.fromkeys(read, 0)
+    position = dict(start)
     taken: list[Taken[T]] = []
     while len(taken) < limit:
-        waiting = [source for source, queue in queues.items() if heads[source] < len(queue)]
+        waiting = [source for source, page in read.items() if heads[source] < len(page.items)]
         if not waiting:
             break
-        source = min(waiting, key=lambda name: order(queues[name][heads[name]]))  # min keeps the first on ties
-        record = queues[source][heads[source]]
+        source = min(waiting, key=lambda name: order(read[name].items[heads[name]]))  # min keeps the first on ties
+        record, position[source] = read[source].items[heads[source]], read[source].after[heads[source]]
         heads[source] += 1
-        position[source] += 1
         taken.append(Taken(source, record, dict(position)))
     return taken
 
 
-def _has_more(page: Page[T], position: int, started_at: int) -> bool:
-    if page.total is not None:
-        return page.total > position
-    return position < started_at + len(page.items)  # records fetched and not yet taken
-
-
 async def merge_sources(
-    searches: Mapping[str, Callable[[int], Awaitable[Page[T]]]],
-    positions: Mapping[str, int],
+    searches: Mapping[str, Callable[[Position], Awaitable[Page[T] | SourcePage[T]]]],
+    positions: Mapping[str, Position],
     limit: int,
     order: Order[T],
 ) -> Merged[T]:
-    """Ask every source concurrently (each called with its offset), then merge their pages.
+    """Ask every source concurrently (each called with its position), then merge their pages.
 
     An `UpstreamError` of one source is returned in `failures` when another answered; any other exception, or every
     source failing, is raised.
     """
-    start = {**positions, **{source: positions.get(source, 0) for source in searches}}
+    start = {**positions, **{source: positions.get(source, START) for source in searches}}
     results = await asyncio.gather(
         *(search(start[source]) for source, search in searches.items()), return_exceptions=True
     )
-    pages: dict[str, Page[T]] = {}
+    pages: dict[str, SourcePage[T]] = {}
     failures: list[UpstreamError] = []
     for source, result in zip(searches, results, strict=True):
         if isinstance(result, UpstreamError):
@@ -109,16 +131,18 @@ async def merge_sources(
         elif isinstance(result, BaseException):
             raise result
         else:
-            pages[source] = result
+            pages[source] = SourcePage.of(result, start[source])
     if failures and not pages:
         raise failures[0]
     taken = merge(pages, start, limit, order)
-    end = taken[-1].positions if taken else start
+    counted = dict.fromkeys(pages, 0)
+    for record in taken:
+        counted[record.source] += 1
     totals = [page.total for page in pages.values()]
     return Merged(
         taken=tuple(taken),
         positions=start,
-        has_next=any(_has_more(page, end[source], start[source]) for source, page in pages.items()),
+        has_next=any(counted[source] < len(page.items) or page.more for source, page in pages.items()),
         total=None if failures or None in totals else sum(total for total in totals if total is not None),
         failures=tuple(failures),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from gateway import formats
 from gateway.errors import BadUserInput, NotFound
 from gateway.upstreams.spec import RecordKind
 from resolvers.context import RequestContext
@@ -35,7 +36,14 @@ def decode_lead_id(text: str) -> GlobalId:
 
 
 def source_of(context: RequestContext, decoded: GlobalId) -> str:
-    """The configured upstream that `decoded` names and that serves its type; else BAD_USER_INPUT or NOT_FOUND."""
+    """The configured upstream that `decoded` names and that serves its type; else BAD_USER_INPUT or NOT_FOUND.
+
+    What an id carries to its upstream is checked first (`gateway.formats`): the key must be printable and at most
+    512 characters, the hint (a GSIN of the record, which the Canadian API is asked for) a GSIN. A client checks the
+    parts of its own keys (a SAM key's PIID) itself.
+    """
+    formats.RECORD_KEY.check(decoded.key, argument="id")
+    formats.GSIN_PREFIX.check(decoded.hint, argument="id")
     kind = KIND_OF_TYPE.get(decoded.type_name)
     if kind is None or decoded.upstream is None:
         raise NotFound(f"no object of type {decoded.type_name!r}")

@@ -1,8 +1,9 @@
 """Cursors and Relay connections over merged upstream pages.
 
 A cursor is base64url (unpadded) of a JSON object: the position reached in each source, keyed by upstream name
-(`{"canada": 4, "sam": 6}`). Cursors issued before lists were merged generically still work: a contracts cursor had
-this very shape; a leads or tenders cursor was `{"o": n}`, the position in the one upstream that served the list then.
+(`{"canada": 4, "sam": 6}`): an offset, or an opaque string a source made (a keyset position, `{"canadabuys": "..."}`).
+Cursors issued before lists were merged generically still work: a contracts cursor had this very shape; a leads or
+tenders cursor was `{"o": n}`, the position in the one upstream that served the list then.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ from collections.abc import Callable, Collection, Mapping
 from typing import TypeVar
 
 from gateway.errors import BadUserInput
-from resolvers.merge import Merged
+from resolvers.merge import Merged, Position
 from schema.common import Connection, Edge, PageInfo
 
 ModelT = TypeVar("ModelT")
 NodeT = TypeVar("NodeT")
 
 MAX_OFFSET = 400_000
+MAX_POSITION_CHARS = 512  # a source's own position (a keyset cursor) is a short string
 LEGACY_SINGLE_SOURCE_KEY = "o"
 
 
@@ -30,12 +32,14 @@ def page_size(first: int, maximum: int) -> int:
     return first
 
 
-def encode_cursor(positions: Mapping[str, int]) -> str:
+def encode_cursor(positions: Mapping[str, Position]) -> str:
     raw = json.dumps(dict(positions), separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, sources: Collection[str], legacy_source: str | None = None) -> dict[str, int]:
+def decode_cursor(
+    cursor: str | None, sources: Collection[str], legacy_source: str | None = None
+) -> dict[str, Position]:
     """Positions per source from an `after` cursor (sources it does not name are at 0); BAD_USER_INPUT when it is
     not a cursor of this API or names a source outside `sources` (a cursor of another list).
 
@@ -54,9 +58,15 @@ def decode_cursor(cursor: str | None, sources: Collection[str], legacy_source: s
         data = {legacy_source: data[LEGACY_SINGLE_SOURCE_KEY]}
     if not set(data) <= set(sources):
         raise BadUserInput("`after` is a cursor of another list", argument="after")
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= MAX_OFFSET for v in data.values()):
+    if not all(_is_position(value) for value in data.values()):
         raise BadUserInput("`after` is not a cursor of this API", argument="after")
     return dict(data)
+
+
+def _is_position(value: object) -> bool:
+    if isinstance(value, str):
+        return 0 < len(value) <= MAX_POSITION_CHARS
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_OFFSET
 
 
 def to_connection(merged: Merged[ModelT], to_node: Callable[[str, ModelT], NodeT]) -> Connection[NodeT]:

@@ -6,6 +6,7 @@ from typing import Annotated, TypeAlias
 
 import strawberry
 
+from gateway import formats
 from gateway.errors import BadUserInput, NotFound
 from gateway.models import LeadQuery, TenderQuery
 from gateway.upstreams.spec import RecordKind
@@ -19,7 +20,8 @@ from resolvers.lists import (
 )
 from resolvers.node import decode_id, decode_lead_id, find_contract, find_lead, find_node, find_tender
 from resolvers.pagination import page_size, to_connection
-from resolvers.search import MAX_KEYWORDS_CHARS, MAX_RESULTS_PER_KIND, SearchResults, search_results
+from resolvers.search import resolve_search
+from resolvers.search_by_kind import MAX_KEYWORDS_CHARS, MAX_RESULTS_PER_KIND, SearchResults, search_results
 from resolvers.selection import node_field_names, object_field_names
 from resolvers.sources import source_statuses
 from schema.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
@@ -27,12 +29,12 @@ from schema.contracts import AwardFamilySummary, Contract, ContractFilter
 from schema.leads import Lead, LeadFilter
 from schema.node import Node
 from schema.rate_limit import RateLimitStatus
-from schema.search import SearchKind
+from schema.search import SearchConnection, SearchFilter, SearchKind
 from schema.sources import SourceStatus
 from schema.tenders import Tender, TenderFilter
 
 Info: TypeAlias = strawberry.Info[RequestContext, None]
-FIRST = f"How many results to return, 1 to {MAX_PAGE_SIZE}."
+FIRST = f"How many results to return, 1 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} when omitted or null."
 FILTER = "Filters; omitted filters do not restrict."
 ID_ARG = "Global id (`id` of the object), as returned by this API."
 AFTER = "Cursor after which to continue (a `pageInfo.endCursor` or an edge's `cursor` of the same list)."
@@ -54,10 +56,10 @@ class Query:
         self,
         info: Info,
         filter: Annotated[LeadFilter | None, strawberry.argument(description=FILTER)] = None,
-        first: Annotated[int, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Lead] | None:
-        limit = page_size(first, MAX_PAGE_SIZE)
+        limit = page_size(DEFAULT_PAGE_SIZE if first is None else first, MAX_PAGE_SIZE)
         positions = positions_after(info.context, RecordKind.LEAD, after)
         query = filter.to_query() if filter else LeadQuery()
         merged = await merged_leads(info.context, query, positions=positions, limit=limit)
@@ -81,46 +83,51 @@ class Query:
         return await find_lead(info.context, decode_lead_id(id))
 
     @strawberry.field(
-        description="Open Canadian tender notices (upstream `canada`), closing soonest first. The "
-        "upstream answers at most 100 notices per filter, so `totalCount` is at most 100. Several upstreams serving "
-        "tenders are asked concurrently and merged (each keeps its own order, the sooner closing date of their heads "
-        "comes next); if one fails, the others' results come back with an error naming it."
+        description="Canadian tender notices, closing soonest first: from CanadaBuys' open data (upstream "
+        "`canadabuys`, mirrored by the gateway: every filter answered in its local index, a real `totalCount`, cursors "
+        "that never repeat a tender across its refreshes; MIRROR_NOT_READY before its first snapshot), and from the "
+        "retired Canadian API (upstream `canada`, at most 100 notices per filter) only when `filter.sources` names it "
+        "or CanadaBuys is not configured. Several upstreams serving tenders are asked concurrently and merged (each "
+        "keeps its own order, the sooner closing date of their heads comes next); if one fails, the others' results "
+        "come back with an error naming it."
     )
     async def tenders(
         self,
         info: Info,
         filter: Annotated[TenderFilter | None, strawberry.argument(description=FILTER)] = None,
-        first: Annotated[int, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Tender] | None:
-        limit = page_size(first, MAX_PAGE_SIZE)
+        limit = page_size(DEFAULT_PAGE_SIZE if first is None else first, MAX_PAGE_SIZE)
         positions = positions_after(info.context, RecordKind.TENDER, after)
         query = filter.to_query() if filter else TenderQuery()
         merged = await merged_tenders(info.context, query, positions=positions, limit=limit)
         info.context.report_all(merged.failures, info.path.as_list())
         return to_connection(merged, lambda upstream, tender: Tender.from_model(tender, upstream=upstream))
 
-    @strawberry.field(description="One tender notice by its global `id`, from the upstream the id names (`canada`).")
+    @strawberry.field(
+        description="One tender notice by its global `id`, from the upstream the id names (`canadabuys` or `canada`)."
+    )
     async def tender(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
     ) -> Tender | None:
         return await find_tender(info.context, decode_id(id, "Tender"))
 
     @strawberry.field(
-        description="Contract awards from SAM.gov (US federal, upstream `sam`) and Canadian contract "
-        "history (upstream `canada`), asked concurrently and merged: each source keeps its "
-        "own order (SAM's; Canada's soonest expiry first) and the newer award of the two "
-        "heads comes next. If one source fails, the other's results come back with an "
-        "error naming it."
+        description="Contract awards from SAM.gov (US federal, upstream `sam`) and CanadaBuys award notices and "
+        "contract history (upstream `canadabuys`, mirrored by the gateway, latest award first), asked concurrently "
+        "and merged: each source keeps its own order and the newer award of the heads comes next. The retired "
+        "Canadian API (upstream `canada`, soonest expiry first) is asked only when `filter.sources` names it or "
+        "CanadaBuys is not configured. If one source fails, the others' results come back with an error naming it."
     )
     async def contracts(
         self,
         info: Info,
         filter: Annotated[ContractFilter | None, strawberry.argument(description=FILTER)] = None,
-        first: Annotated[int, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
     ) -> Connection[Contract] | None:
-        limit = page_size(first, MAX_PAGE_SIZE)
+        limit = page_size(DEFAULT_PAGE_SIZE if first is None else first, MAX_PAGE_SIZE)
         positions = positions_after(info.context, RecordKind.CONTRACT, after)
         query = filter.to_query() if filter else ContractFilter().to_query()
         merged = await merged_contracts(
@@ -134,7 +141,7 @@ class Query:
         return to_connection(merged, lambda upstream, contract: Contract.from_model(contract, upstream=upstream))
 
     @strawberry.field(
-        description="One contract by its global `id`, from the upstream the id names (`sam` or `canada`)."
+        description="One contract by its global `id`, from the upstream the id names (`sam`, `canadabuys`, `canada`)."
     )
     async def contract(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
@@ -157,20 +164,47 @@ class Query:
             ),
         ] = None,
     ) -> AwardFamilySummary | None:
-        if not piid.strip():
+        wanted = formats.PIID.check(piid, argument="piid")
+        if wanted is None:
             raise BadUserInput("`piid` must not be empty", argument="piid")
-        idv = referenced_idv_piid.strip() if referenced_idv_piid and referenced_idv_piid.strip() else None
+        idv = formats.PIID.check(referenced_idv_piid, argument="referencedIdvPiid")
         if info.context.award_family_source() is None:
             raise NotFound("no upstream serving award families is configured on this gateway")
-        family = await info.context.load_award_family(piid.strip(), idv)
+        family = await info.context.load_award_family(wanted, idv)
         return None if family is None else AwardFamilySummary.from_model(family)
 
     @strawberry.field(
-        description="One keyword search over every kind of result: trade leads (upstream `ita`), Canadian "
-        "tenders (`canada`) and contract awards (`sam` and `canada`). Only the kinds asked for in `kinds` AND "
-        "selected are searched, concurrently; a kind whose upstream fails is null with an error naming it."
+        description="One search over every kind of result and every source: trade leads, tenders and contract "
+        "awards in one connection, newest first, or by relevance when `keywords` are given (each source ranks its "
+        "own matches; ranks are normalised by the source's number of matches, see `SearchEdge.relevance`). Only the "
+        "sources the filter and the selection need are asked, concurrently; a source that fails adds an error naming "
+        "it and its results come on a later page (the cursor keeps its position). The same opportunity published by "
+        "two sources is shown once (`SearchEdge.origins`). Facets and each source's status come beside the results."
     )
-    def search(
+    async def search(
+        self,
+        info: Info,
+        keywords: Annotated[
+            str | None,
+            strawberry.argument(
+                description=f"Free text, up to {MAX_KEYWORDS_CHARS} characters (ITA `q`, Canada keywords, SAM `q`); "
+                "omitted or blank: every record, newest first."
+            ),
+        ] = None,
+        filter: Annotated[SearchFilter | None, strawberry.argument(description=FILTER)] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+    ) -> SearchConnection | None:
+        return await resolve_search(info, keywords, filter, first, after)
+
+    @strawberry.field(
+        description="One keyword search, one list per kind: trade leads (upstream `ita`), Canadian tenders "
+        "(`canada`) and contract awards (`sam` and `canada`). Only the kinds asked for in `kinds` AND selected are "
+        "searched, concurrently; a kind whose upstream fails is null with an error naming it.",
+        deprecation_reason="Use `search`: one connection over every kind, with a cursor, facets and de-duplication. "
+        "`searchByKind` is the shape `search` had in 0.1.0; it will be removed in the next release.",
+    )
+    def search_by_kind(
         self,
         info: Info,
         keywords: Annotated[
@@ -180,8 +214,11 @@ class Query:
             ),
         ],
         first: Annotated[
-            int,
-            strawberry.argument(description=f"How many results to return per kind, 1 to {MAX_RESULTS_PER_KIND}."),
+            int | None,
+            strawberry.argument(
+                description=f"How many results to return per kind, 1 to {MAX_RESULTS_PER_KIND}; "
+                f"{DEFAULT_PAGE_SIZE} when omitted or null."
+            ),
         ] = DEFAULT_PAGE_SIZE,
         kinds: Annotated[
             list[SearchKind] | None,

@@ -1,13 +1,17 @@
 """Which upstreams a query asks: the configured ones serving its record kind that can answer every criterion it sets.
 
 A source that cannot answer a criterion (its spec's `unanswerable`) could only return non-matches, so it is not asked.
-For contracts, `ContractQuery.sources` also names the sources to ask (a `ContractSource` value, lower-cased, is the
-name of its upstream).
+A query may name the sources to ask (`sources`: upstream names for tenders; for contracts a `ContractSource` value,
+lower-cased, is the name of its upstream); when it names none, every configured source serving the kind is asked but a
+retired one whose successor serves the kind (a configured upstream declaring it in `succeeds`): both would answer the
+same records, so the retired one is asked only when named.
 """
 
 from __future__ import annotations
 
-from gateway.models import ContractQuery, ContractSource
+import dataclasses
+
+from gateway.models import ContractQuery, ContractSource, TenderQuery
 from gateway.upstreams.spec import Query, RecordKind
 from resolvers.context import RegisteredUpstream, UpstreamRegistry
 
@@ -16,13 +20,44 @@ def upstream_name(source: ContractSource) -> str:
     return source.value.lower()
 
 
-def sources_to_ask(upstreams: UpstreamRegistry, kind: RecordKind, query: Query) -> tuple[RegisteredUpstream, ...]:
-    """In catalog order; for contracts, in the order of `query.sources` (the first is merged first on ties)."""
-    asked = tuple(upstream for upstream in upstreams.serving(kind) if not upstream.spec.unanswerable(kind, query))
+def named_sources(query: Query) -> tuple[str, ...]:
+    """The upstreams `query` names, in its order (empty: it names none)."""
     if isinstance(query, ContractQuery):
-        listed = [upstream_name(source) for source in query.sources]
-        asked = tuple(sorted((u for u in asked if u.name in listed), key=lambda u: listed.index(u.name)))
-    return asked
+        return tuple(upstream_name(source) for source in query.sources)
+    if isinstance(query, TenderQuery):
+        return query.sources
+    return ()
+
+
+def asked_by_default(upstreams: UpstreamRegistry, kind: RecordKind) -> tuple[RegisteredUpstream, ...]:
+    """The configured upstreams serving `kind` but the retired ones a configured successor serving it replaces."""
+    serving = upstreams.serving(kind)
+    succeeded = {name for upstream in serving for name in upstream.spec.succeeds}
+    return tuple(upstream for upstream in serving if not (upstream.spec.retired and upstream.name in succeeded))
+
+
+def sources_to_ask(upstreams: UpstreamRegistry, kind: RecordKind, query: Query) -> tuple[RegisteredUpstream, ...]:
+    """In the order the query names them; else in catalog order, contracts in `ContractSource` order (SAM first, the
+    first is merged first on ties)."""
+    named = named_sources(query)
+    if named:
+        candidates = sorted((u for u in upstreams.serving(kind) if u.name in named), key=lambda u: named.index(u.name))
+    else:
+        candidates = list(asked_by_default(upstreams, kind))
+        if isinstance(query, ContractQuery):
+            order = [upstream_name(source) for source in ContractSource]
+            candidates.sort(key=lambda u: order.index(u.name) if u.name in order else len(order))
+    criteria = _criteria(query)
+    return tuple(upstream for upstream in candidates if not upstream.spec.unanswerable(kind, criteria))
+
+
+def _criteria(query: Query) -> Query:
+    """The query without the choice of sources (which is no criterion an upstream answers)."""
+    if isinstance(query, ContractQuery) and query.sources:
+        return dataclasses.replace(query, sources=())
+    if isinstance(query, TenderQuery) and query.sources:
+        return dataclasses.replace(query, sources=())
+    return query
 
 
 def check_contract_query(upstreams: UpstreamRegistry, query: ContractQuery, *, limit: int) -> None:

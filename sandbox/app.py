@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from sandbox import canada, control, ita, sam
+from sandbox import canada, canadabuys, control, ita, sam
 from sandbox.clock import SandboxClock
 from sandbox.faults import FAULT_BOARD, FaultBoard, fault_middleware
 from sandbox.settings import SandboxSettings
@@ -40,5 +40,6 @@ def create_app(settings: SandboxSettings | None = None) -> web.Application:
     control.add_routes(app)
     ita.add_routes(app, settings)
     canada.add_routes(app, settings)
+    canadabuys.add_routes(app, settings)
     sam.add_routes(app, settings, app[control.CLOCK])
     return app

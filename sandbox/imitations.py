@@ -6,4 +6,4 @@ registry (`gateway.upstreams.catalog.SPECS`) differ. Each imitation registers it
 
 from __future__ import annotations
 
-IMITATED_UPSTREAMS: tuple[str, ...] = ("ita", "canada", "sam")
+IMITATED_UPSTREAMS: tuple[str, ...] = ("ita", "canada", "sam", "canadabuys")

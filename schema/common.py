@@ -8,7 +8,7 @@ from typing import Annotated, Generic, TypeVar
 
 import strawberry
 
-from gateway import models
+from gateway import formats, models
 
 NodeT = TypeVar("NodeT")
 
@@ -88,6 +88,12 @@ class DateRangeInput:
         return models.DateRange(start=self.start, end=self.end)
 
 
+def date_range(span: DateRangeInput | None, *, argument: str) -> models.DateRange | None:
+    """The domain range of an optional input (None when no bound is given); BAD_USER_INPUT naming `argument` for a
+    day outside the sane ones or a range that ends before it starts (`gateway.formats`)."""
+    return formats.check_date_range(span.to_model() if span else None, argument=argument)
+
+
 @strawberry.input(description="An inclusive range of amounts; either bound may be omitted.")
 class ValueRangeInput:
     min: Decimal | None = strawberry.field(default=None, description="Smallest amount.")
@@ -95,3 +101,9 @@ class ValueRangeInput:
 
     def to_model(self) -> models.ValueRange:
         return models.ValueRange(minimum=self.min, maximum=self.max)
+
+
+def value_range(span: ValueRangeInput | None, *, argument: str) -> models.ValueRange | None:
+    """The domain range of an optional input (None when no bound is given); BAD_USER_INPUT naming `argument` for a
+    bound that is no finite amount or a minimum above the maximum (`gateway.formats`)."""
+    return formats.check_value_range(span.to_model() if span else None, argument=argument)

@@ -1,4 +1,5 @@
-"""Contracts: SAM.gov contract awards (upstream `sam`) and Canadian contract history (upstream `canada`)."""
+"""Contracts: SAM.gov contract awards (upstream `sam`), CanadaBuys award notices and contract history (upstream
+`canadabuys`) and the retired Canadian contract-history API (upstream `canada`)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,40 @@ from typing import Protocol
 
 import strawberry
 
-from gateway import models
-from schema.common import CodeName, Country, DateRangeInput, Language, LanguageArgument, Money, ValueRangeInput
+from gateway import formats, models
+from schema.common import (
+    CodeName,
+    Country,
+    DateRangeInput,
+    Language,
+    LanguageArgument,
+    Money,
+    ValueRangeInput,
+    date_range,
+    value_range,
+)
 from schema.node import Node, to_global_id
+from schema.notices import PROCUREMENT_CATEGORY, NoticeDetails, filter_texts
+from schema.tenders import Tender
 
 ContractSource = models.ContractSource
-strawberry.enum(ContractSource, description="Where a contract record comes from: SAM (US federal) or CANADA.")
+strawberry.enum(
+    ContractSource,
+    description="Where a contract record comes from: SAM (US federal), CANADABUYS (CanadaBuys award notices and "
+    "contract history) or CANADA (the retired Canadian contract-history API).",
+)
 
 
 # Domain fields (gateway.models.Contract) deliberately not exposed as fields of their own.
 HIDDEN_DOMAIN_FIELDS = {
     "key": "the upstream's own key of the record; carried inside the global `id`, which is what callers pass back",
-    "notice": "CanadaBuys award-notice details: not exposed until the CanadaBuys source is (its own change)",
 }
+
+
+class TenderLinking(Protocol):
+    """What `Contract.tender` needs from the request context."""
+
+    async def load_tender_of(self, upstream: str, contract: models.Contract) -> models.Tender | None: ...
 
 
 class AwardFamilyLoading(Protocol):
@@ -163,6 +185,22 @@ class Contract(Node):
         family = await info.context.load_award_family(self.piid, self.referenced_idv_piid, upstream=self._upstream)
         return None if family is None else AwardFamilySummary.from_model(family)
 
+    @strawberry.field(
+        description="What the CanadaBuys award notice (or contract-history record) publishes beyond these fields; "
+        "null for other upstreams."
+    )
+    def notice(self) -> NoticeDetails | None:
+        return NoticeDetails.from_model(self._model.notice)
+
+    @strawberry.field(
+        description="The tender notice this contract was awarded on, linked by its solicitation number, from the "
+        "contract's own upstream (a lookup in the gateway's local index); null when it is not known, or the upstream "
+        "cannot link them (`sam`, `canada`)."
+    )
+    async def tender(self, info: strawberry.Info[TenderLinking, None]) -> Tender | None:
+        found = await info.context.load_tender_of(self._upstream, self._model)
+        return None if found is None else Tender.from_model(found, upstream=self._upstream)
+
     @classmethod
     def from_model(cls, contract: models.Contract, *, upstream: str) -> Contract:
         """`upstream`: the name of the upstream the contract came from (its global id names it, with a GSIN of the
@@ -200,14 +238,19 @@ class AwardOrIdv(Enum):
 
 @strawberry.input(
     description="Filters for `contracts` (AND across filters). A source is asked only when it can answer every "
-    "filter given: SAM answers all but `gsins`; Canada answers keywords, `piid` (its contract number), GSINs, "
-    "supplier names, award dates and values (the gateway applies all but keywords and GSINs itself), so a SAM-only "
-    "filter (NAICS, PSC, UEI, agency code, fiscal year, award or IDV, place of performance) skips Canada and "
-    "`gsins` skips SAM."
+    "filter given: SAM answers all but `gsins` and the CanadaBuys-only ones; CanadaBuys answers keywords, `piid` "
+    "(its contract number), GSINs, UNSPSCs, agency and supplier names, award dates, values (the contract's total), "
+    "notice types, procurement categories and trade agreements, all in its local index; Canada answers keywords, "
+    "`piid`, GSINs, agency and supplier names, award dates and values (the gateway applies all but keywords and "
+    "GSINs itself). So a SAM-only filter (NAICS, PSC, UEI, agency code, fiscal year, award or IDV, place of "
+    "performance) skips the Canadian sources and `gsins` skips SAM."
 )
 class ContractFilter:
     sources: list[ContractSource] | None = strawberry.field(
-        default=None, description="Sources to ask (default: both); a source not listed is not asked."
+        default=None,
+        description="Sources to ask, in this order on ties; a source not listed is not asked. Default: every "
+        "configured source but a retired one whose successor is configured (SAM and CANADABUYS; CANADA, which "
+        "served the same Canadian contracts, then only when listed), SAM first on ties.",
     )
     keywords: str | None = strawberry.field(default=None, description="Free text (SAM `q`; Canada keywords).")
     piid: str | None = strawberry.field(
@@ -223,6 +266,11 @@ class ContractFilter:
     agency_code: str | None = strawberry.field(
         default=None, description="Contracting department code (SAM), e.g. 9700."
     )
+    agency_name: str | None = strawberry.field(
+        default=None,
+        description="The buying department's name: as SAM names it (SAM); a part of it, English or French "
+        "(CanadaBuys, Canada).",
+    )
     supplier_name: str | None = strawberry.field(default=None, description="Part of the supplier's legal name.")
     supplier_uei: list[str] | None = strawberry.field(
         default=None, description="Supplier UEIs, any (SAM), at most 100."
@@ -234,21 +282,52 @@ class ContractFilter:
     place_of_performance_state: str | None = strawberry.field(
         default=None, description="US state code of the principal place of performance, e.g. VA (SAM)."
     )
+    unspscs: list[str] | None = strawberry.field(
+        default=None, description="UNSPSC prefixes, any of them (e.g. '4323' matches 43232300); CanadaBuys only."
+    )
+    notice_types: list[str] | None = strawberry.field(
+        default=None,
+        description="Notice types, any of them, as published in English or French (e.g. 'Contract Award Notice'), "
+        "without case; CanadaBuys only.",
+    )
+    procurement_categories: list[str] | None = strawberry.field(
+        default=None, description="Procurement categories, any of them: CNST, GD, SRV, SRVTGD; CanadaBuys only."
+    )
+    trade_agreements: list[str] | None = strawberry.field(
+        default=None,
+        description="Trade agreements, any of them, by name or abbreviation (e.g. 'CFTA'), without case; CanadaBuys "
+        "only.",
+    )
 
-    def to_query(self) -> models.ContractQuery:
+    def to_query(self, argument: str = "filter") -> models.ContractQuery:
+        """The domain query; BAD_USER_INPUT naming the argument (`filter.naics[2]`) and its accepted shape for a
+        value of the wrong format, before any upstream is asked."""
+        at = f"{argument}."
         return models.ContractQuery(
             keywords=self.keywords,
-            sources=tuple(self.sources) if self.sources else tuple(ContractSource),
-            piid=self.piid,
-            naics=tuple(self.naics or ()),
-            product_or_service=tuple(self.product_or_service or ()),
-            gsins=tuple(self.gsins or ()),
-            agency_code=self.agency_code,
+            sources=tuple(dict.fromkeys(self.sources or ())),
+            piid=formats.CONTRACT_NUMBER.check(self.piid, argument=at + "piid"),
+            naics=formats.NAICS.check_each(self.naics, argument=at + "naics"),
+            product_or_service=formats.PSC.check_each(self.product_or_service, argument=at + "productOrService"),
+            gsins=formats.GSIN_PREFIX.check_each(self.gsins, argument=at + "gsins"),
+            agency_code=formats.AGENCY_CODE.check(self.agency_code, argument=at + "agencyCode"),
+            agency_name=(self.agency_name or "").strip() or None,
             supplier_name=self.supplier_name,
-            supplier_uei=tuple(self.supplier_uei or ()),
-            awarded=self.awarded.to_model() if self.awarded else None,
-            value=self.value.to_model() if self.value else None,
-            fiscal_year=self.fiscal_year,
+            supplier_uei=formats.UEI.check_each(self.supplier_uei, argument=at + "supplierUei"),
+            awarded=date_range(self.awarded, argument=at + "awarded"),
+            value=value_range(self.value, argument=at + "value"),
+            fiscal_year=formats.check_fiscal_year(self.fiscal_year, argument=at + "fiscalYear"),
             award_or_idv=self.award_or_idv.value if self.award_or_idv else None,
-            place_of_performance_state=self.place_of_performance_state,
+            place_of_performance_state=formats.US_STATE.check(
+                self.place_of_performance_state, argument=at + "placeOfPerformanceState"
+            ),
+            unspscs=formats.UNSPSC_PREFIX.check_each(self.unspscs, argument=at + "unspscs"),
+            notice_types=filter_texts(self.notice_types),
+            procurement_categories=tuple(
+                code.upper()
+                for code in PROCUREMENT_CATEGORY.check_each(
+                    self.procurement_categories, argument=at + "procurementCategories"
+                )
+            ),
+            trade_agreements=filter_texts(self.trade_agreements),
         )

@@ -28,6 +28,7 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -56,7 +57,7 @@ RESULTS_PER_UPSTREAM_PAGE = 10
 # Estimates saturate here (the largest integer a JSON number holds exactly), far above any per-query maximum.
 MAX_COST = 2**53 - 1
 
-_Fields = GraphQLObjectType | GraphQLInterfaceType
+_Fields = GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType  # a union's only field is __typename
 
 
 def estimate_cost(
@@ -114,7 +115,7 @@ class _CostWalker:
         return cost
 
     def _field(self, field: FieldNode, parent: _Fields) -> int:
-        definition = parent.fields.get(field.name.value)
+        definition = None if isinstance(parent, GraphQLUnionType) else parent.fields.get(field.name.value)
         if definition is None:  # introspection or an unknown field (validation reports it): no upstream call
             return 0
         page = self._page_size(field) if PAGE_ARGUMENT in definition.args else None
@@ -127,7 +128,7 @@ class _CostWalker:
         if calls:
             cost += calls * (1 if page is None else max(1, math.ceil(page / RESULTS_PER_UPSTREAM_PAGE)))
         child = get_named_type(definition.type)
-        if isinstance(child, GraphQLObjectType | GraphQLInterfaceType) and field.selection_set:
+        if isinstance(child, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) and field.selection_set:
             cost += (page or 1) * self.selection_set(field.selection_set, child)
         return min(cost, MAX_COST)
 
@@ -171,7 +172,7 @@ class _CostWalker:
 
     def _type(self, name: str) -> _Fields | None:
         found = self._schema.get_type(name)
-        return found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType) else None
+        return found if isinstance(found, GraphQLObjectType | GraphQLInterfaceType | GraphQLUnionType) else None
 
     def _page_size(self, field: FieldNode) -> int:
         value: object = DEFAULT_PAGE_SIZE

@@ -7,8 +7,8 @@ from enum import Enum
 
 import strawberry
 
-from gateway import models
-from schema.common import Country, DateRangeInput, Money
+from gateway import formats, models, vocabularies
+from schema.common import Country, DateRangeInput, Money, date_range
 from schema.node import Node, to_global_id
 
 # Domain fields (gateway.models.Lead) exposed under another GraphQL name: `id` is the global id of every Node.
@@ -126,26 +126,33 @@ class LeadFilter:
         default=None, description="Whole controlled industry terms, any of them (OR)."
     )
     trade_regions: list[str] | None = strawberry.field(
-        default=None, description="Exact trade-region names (case-sensitive), any of them."
+        default=None,
+        description="ITA trade-region names, any of them (e.g. NAFTA); an unknown name is refused, listing the known.",
     )
     world_regions: list[str] | None = strawberry.field(
-        default=None, description="Exact world-region names (case-sensitive), any of them."
+        default=None,
+        description="ITA world-region names, any of them (e.g. Pacific Rim); an unknown name is refused, listing the "
+        "known.",
     )
     published: DateRangeInput | None = strawberry.field(default=None, description="Publish date range.")
     ends: DateRangeInput | None = strawberry.field(default=None, description="End (closing) date range.")
     amended: DateRangeInput | None = strawberry.field(default=None, description="Amended publish date range.")
 
-    def to_query(self) -> models.LeadQuery:
+    def to_query(self, argument: str = "filter") -> models.LeadQuery:
+        """The domain query; BAD_USER_INPUT naming the argument (`filter.countries[1]`) and its accepted shape for a
+        value of the wrong format, before any upstream is asked."""
+        at = f"{argument}."
         return models.LeadQuery(
             keywords=self.keywords,
             sources=tuple(source.value for source in self.sources or ()),
-            countries=tuple(self.countries or ()),
+            countries=formats.COUNTRY.check_each(self.countries, argument=at + "countries"),
             industries=tuple(self.industries or ()),
-            trade_regions=tuple(self.trade_regions or ()),
-            world_regions=tuple(self.world_regions or ()),
-            published=self.published.to_model() if self.published else None,
-            ends=self.ends.to_model() if self.ends else None,
-            amended=self.amended.to_model() if self.amended else None,
+            # ITA matches regions exactly, case included: the vocabulary's spelling, unknown ones refused.
+            trade_regions=vocabularies.ITA_TRADE_REGIONS.check(self.trade_regions or (), argument=at + "tradeRegions"),
+            world_regions=vocabularies.ITA_WORLD_REGIONS.check(self.world_regions or (), argument=at + "worldRegions"),
+            published=date_range(self.published, argument=at + "published"),
+            ends=date_range(self.ends, argument=at + "ends"),
+            amended=date_range(self.amended, argument=at + "amended"),
         )
 
 

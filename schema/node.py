@@ -24,6 +24,8 @@ LEGACY_SEPARATOR = "\x1f"
 LEGACY_UPSTREAM_OF_TYPE = {"Lead": "ita", "Tender": "canada"}
 _TYPE_NAME = re.compile(r"^[A-Z][A-Za-z0-9]{0,63}$")
 _UPSTREAM_NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+# What `json.dumps(..., ensure_ascii=False)` escapes in a string (and lone surrogates, which it writes unencodable).
+_NEEDS_ESCAPE = re.compile(r'[\x00-\x1f"\\\ud800-\udfff]')
 
 
 class InvalidGlobalId(ValueError):
@@ -42,7 +44,11 @@ class GlobalId:
 
 def to_global_id(type_name: str, upstream: str, key: str, hint: str | None = None) -> strawberry.ID:
     fields = [type_name, upstream, key, *([hint] if hint else [])]
-    raw = VERSION_PREFIX + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    joined = '","'.join(fields)
+    if _NEEDS_ESCAPE.search(joined) is None:  # made per record of every page: the JSON `json` would write, by hand
+        raw = VERSION_PREFIX + '["' + joined + '"]'
+    else:
+        raw = VERSION_PREFIX + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return strawberry.ID(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
 
 

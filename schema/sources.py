@@ -27,6 +27,39 @@ class QuotaReading(Protocol):
     async def quota_remaining(self, upstream: str) -> int | None: ...
 
 
+@strawberry.type(
+    description="One feed of a mirror upstream (a file, or a set of files, the source publishes) and its refresh into "
+    "the gateway's local index, as this gateway process sees it."
+)
+class FeedStatus:
+    name: str = strawberry.field(description="The feed's name, e.g. open_tenders (for `mirror refresh --feed`).")
+    description: str = strawberry.field(description="What the feed holds.")
+    refresh_interval_seconds: int = strawberry.field(description="How often the gateway refreshes it, in seconds.")
+    window_seconds: int = strawberry.field(
+        description="How old its data may be, in seconds, before answers from it say they are stale."
+    )
+    last_success: dt.datetime | None = strawberry.field(
+        description="When its files were last confirmed current (downloaded, or found unchanged), UTC; null before "
+        "the first successful refresh."
+    )
+    age_seconds: int | None = strawberry.field(
+        description="Seconds since `lastSuccess`; null before the first successful refresh."
+    )
+    stale: bool = strawberry.field(
+        description="True when its data is older than `windowSeconds` (or it never refreshed): answers from it then "
+        "carry `extensions.mirrors`."
+    )
+    rows: int = strawberry.field(description="Records read from its files in the snapshot that serves now.")
+    last_modified: str | None = strawberry.field(
+        description="The publisher's Last-Modified of its newest file, as sent (an HTTP date); null when unknown."
+    )
+    last_attempt: dt.datetime | None = strawberry.field(description="When a refresh last tried it, UTC.")
+    last_error: str | None = strawberry.field(
+        description="Why its latest refresh failed (the previous snapshot keeps serving); null once one succeeds."
+    )
+    last_error_at: dt.datetime | None = strawberry.field(description="When its latest refresh failed, UTC.")
+
+
 @strawberry.type(description="One upstream API the gateway knows: what it is, its data's terms, and how it fares.")
 class SourceStatus:
     name: str = strawberry.field(description="Upstream name (e.g. ita, canada, sam), as errors' `upstream` name it.")
@@ -62,6 +95,13 @@ class SourceStatus:
     retry_after_seconds: int | None = strawberry.field(
         description="Seconds until the upstream accepts calls again after it asked the gateway to wait; null when "
         "it did not or is not configured."
+    )
+    feeds: list[FeedStatus] | None = strawberry.field(
+        default=None,
+        description="For a mirror upstream (a source of files the gateway downloads on a schedule and answers from "
+        "its local index, e.g. canadabuys): each feed's last successful refresh, row count, staleness and last "
+        "failure. A mirror's `lastSuccess` and `lastFailure` are its feeds' latest, and it is `reachable` while every "
+        "feed has data and none failed last. Null for an API upstream, or a mirror not configured.",
     )
     _serves_leads: strawberry.Private[bool]
 

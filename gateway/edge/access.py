@@ -3,10 +3,12 @@
 A key arrives as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key: the anonymous tier when it is enabled
 (metered per client address), else 401. A key that is unknown, wrong or revoked: 401 even when anonymous calls are
 allowed (a caller who sends a key wants to know it does not work). Malformed credentials headers: 400. The key store
-unreachable: 503. Over the tier's request rate: 429 with `Retry-After`. Admitted requests carry a `Metering` in
-`scope["state"]["metering"]`, and their responses `RateLimit-Policy` and `RateLimit` headers (IETF httpapi draft).
-Refusals are written by `gateway.edge.refusals` (GraphQL-shaped, with `extensions.code`); no key ever appears in a
-body or a log line.
+unreachable: 503. The process overloaded: 503 SERVER_OVERLOADED with `Retry-After`, decided before the limiter is
+asked (`gateway.edge.shedding`). Over the tier's request rate: 429 with `Retry-After`. Admitted requests carry their
+deadline, a `Metering` and their place in the process in `scope["state"]` ("deadline", "metering", "place"). Every
+answer to a known caller carries `RateLimit-Policy` and `RateLimit` (IETF httpapi draft), also while Redis is away
+(then this replica's share and counts). Refusals are written by `gateway.edge.refusals` (GraphQL-shaped, with
+`extensions.code`); no key ever appears in a body or a log line.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.protocol import GRAPHQL_RESPONSE, JSON
 from gateway.edge.refusals import Refusal, Refused
+from gateway.edge.shedding import RETRY_AFTER_S, LoadShedder, Place, SheddingLimits, overloaded
 from gateway.errors import GatewayError, RateLimited, Unauthenticated
 from gateway.limits.keys import ApiKeyRecord, ApiKeys, MalformedCredentials, extract_api_key
-from gateway.limits.limiter import Decision, RateLimiter, ratelimit_headers
+from gateway.limits.limiter import Budget, Decision, RateLimiter, ratelimit_headers
 from gateway.limits.metering import ANONYMOUS_KEY_PREFIX, Caller, Metering
 from gateway.settings import ANONYMOUS_TIER, Settings, Tier
+from gateway.upstreams.deadline import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -39,16 +43,18 @@ _KEY_STORE_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError, Value
 
 
 class AccessControl:
-    """The key store and the per-caller limiter of one process: opened in the lifespan, read per request."""
+    """The key store, the per-caller limiter and the load shedder of one process: opened in the lifespan, read per
+    request."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self.shedder = LoadShedder(SheddingLimits.from_settings(settings))
         self._keys: ApiKeys | None = None
         self._limiter: RateLimiter | None = None
         self._storage_gate: asyncio.Semaphore | None = None
 
     async def open(self, stack: AsyncExitStack) -> None:
-        """Opens both (inside the running loop: the memory limiter starts a task) and closes them with `stack`."""
+        """Opens both (inside the running loop: the limiter starts its heartbeat) and closes them with `stack`."""
         keys = ApiKeys.from_settings(self.settings)
         stack.push_async_callback(keys.aclose)
         limiter = RateLimiter.from_settings(self.settings)
@@ -56,11 +62,13 @@ class AccessControl:
         self._keys, self._limiter = keys, limiter
         self._storage_gate = asyncio.Semaphore(self.settings.redis_pool_size)
         stack.callback(self._close)
+        await limiter.start()  # the replicas counted before the first caller: the share is right from the start
         await self._warm_up(limiter)
 
     async def _warm_up(self, limiter: RateLimiter) -> None:
         """One uncounted round trip before the first caller: a cold pool (connects, script loads) under a burst of
-        requests would otherwise time out, and a timed-out limiter fails open for everyone for a while."""
+        requests would otherwise time out, and a timed-out limiter holds every caller to this replica's share of
+        their limits until Redis answers again."""
         probe = Tier(WARM_UP_TIER, requests_per_minute=1, burst=1, cost_per_hour=1, max_query_cost=1)
         await limiter.peek(WARM_UP_KEY_ID, probe)
 
@@ -70,6 +78,14 @@ class AccessControl:
 
     def metering(self, caller: Caller) -> Metering:
         return Metering(caller, self.limiter, storage_gate=self._storage_gate)
+
+    def known_budget(self, caller: Caller) -> Budget:
+        """The caller's budget as this replica last knew it, without a call to Redis (for answers under overload):
+        the shared windows as Redis last described them, less what this replica admitted since."""
+        limiter = self.limiter
+        if limiter.degraded:
+            return limiter.local.budget(caller.key_id, caller.tier, replicas=limiter.replicas(), degraded=True)
+        return limiter.local.budget(caller.key_id, caller.tier)
 
     async def authenticate(self, presented: str) -> ApiKeyRecord | None:
         """The key's live record; the lookup waits its turn at the same gate as the limiter (see Metering)."""
@@ -100,27 +116,48 @@ class AccessMiddleware:
         if scope["type"] != "http" or scope["path"] not in GRAPHQL_PATHS or _needs_no_key(scope):
             await self.app(scope, receive, send)
             return
+        state = scope.setdefault("state", {})
+        state["deadline"] = Deadline.after(self.control.settings.request_deadline_s)  # the caller's, from now on
         try:
             caller = await self._identify(scope)
+            place = self._admit(caller)
             metering = self.control.metering(caller)
-            decision = await metering.check_request()
-            if not decision.allowed:
-                raise await self._rate_limited(metering, decision)
+            try:
+                decision = await metering.check_request()
+                if not decision.allowed:
+                    raise await self._rate_limited(metering, decision)
+            except BaseException:
+                place.leave()
+                raise
         except Refused as refused:
             await refused.refusal.send(send, _refusal_media_type(scope))
             return
-        scope.setdefault("state", {})["metering"] = metering
+        state["metering"], state["place"] = metering, place
 
         async def send_with_budget(message: Message) -> None:
             if message["type"] == "http.response.start":
-                budget = await metering.current_budget()
-                if not budget.degraded:
-                    headers = ratelimit_headers(budget, metering.refused)
-                    headers.pop("Retry-After", None)  # the endpoint sets it on the answers it refuses
-                    message["headers"] = [*message.get("headers", []), *_encoded(headers)]
+                # Shed after admission: its unit was given back; no call to Redis while the process is overloaded.
+                budget = self.control.known_budget(caller) if place.shed else await metering.current_budget()
+                headers = ratelimit_headers(budget, metering.refused)
+                headers.pop("Retry-After", None)  # the endpoint sets it on the answers it refuses
+                message["headers"] = [*message.get("headers", []), *_encoded(headers)]
             await send(message)
 
-        await self.app(scope, receive, send_with_budget)
+        try:
+            await self.app(scope, receive, send_with_budget)
+        finally:
+            place.leave()
+
+    def _admit(self, caller: Caller) -> Place:
+        """A place in this process, before the limiter is asked: refused without a call to Redis while too many
+        requests wait for the process's capacity (`gateway.edge.shedding`)."""
+        place = self.control.shedder.admit()
+        if place is None:
+            headers = ratelimit_headers(self.control.known_budget(caller))
+            headers["Retry-After"] = str(RETRY_AFTER_S)
+            error = overloaded("the gateway is overloaded: too many requests are waiting; retry shortly")
+            raise Refused(Refusal.of(503, error, headers))
+        return place
 
     async def _identify(self, scope: Scope) -> Caller:
         settings = self.control.settings
@@ -176,7 +213,7 @@ class AccessMiddleware:
             retryAfter=retry_after_s,
             policy=decision.policy,
         )
-        headers = ratelimit_headers(budget, decision) if not budget.degraded else {}
+        headers = ratelimit_headers(budget, decision)
         headers["Retry-After"] = str(retry_after_s)
         return Refused(Refusal.of(429, error, headers))
 

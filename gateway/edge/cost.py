@@ -103,6 +103,8 @@ async def meter_cost(metering: Metering, cost: int) -> GraphQLError | None:
 
 @dataclass
 class CostedRequestContext(RequestContext):
-    """The resolvers' request context, carrying the request's cost decision to the schema's cost extension."""
+    """The resolvers' request context, carrying to the schema's extensions the request's cost decision and its
+    document as the endpoint parsed it."""
 
     cost: RequestCost | None = None
+    document: DocumentNode | None = None

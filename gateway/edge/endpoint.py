@@ -1,30 +1,38 @@
 """The /graphql endpoint: reads the request (protocol), finds its document (persisted documents), answers it from the
 response cache or executes it (schema), and writes the answer with its cache and cost extensions.
 
+The request's deadline is the caller's: made once, when the request arrived at the edge (the access middleware),
+and never renewed, whether the request waits for an execution slot (`gateway.edge.shedding`), for another request's
+execution of the same operation, or executes after it. It also bounds those waits: no answer is later than the
+deadline and `DEADLINE_GRACE_S` (then 504 GATEWAY_TIMEOUT; normally every upstream call has ended by the deadline
+and the answer is partial data).
+
 GraphQL appears only in the edge and in app.py. Every error leaves with a stable `extensions.code`; unexpected
 exceptions are masked as INTERNAL_SERVER_ERROR and logged with the request id, never sent as a traceback.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from gateway.cache import store as cache
 from gateway.cache.store import CacheStatus, MemoryCache, ResponseCache
-from gateway.edge import graphiql
+from gateway.edge import documents, graphiql
 from gateway.edge.cost import CostedRequestContext, Estimate, RequestCost
-from gateway.edge.graphql_errors import format_error
-from gateway.edge.operation import OperationReader
+from gateway.edge.graphql_errors import Phase, collapsed, format_error
+from gateway.edge.json_response import JSONResponse
+from gateway.edge.operation import OperationReader, SelectedOperation
 from gateway.edge.persisted import MemoryDocumentStore, PersistedDocuments
 from gateway.edge.protocol import (
     GRAPHQL_RESPONSE,
@@ -37,14 +45,21 @@ from gateway.edge.protocol import (
 )
 from gateway.edge.refusals import Refusal, Refused
 from gateway.edge.response_cache import KeptAnswer, WholeResponseCache
-from gateway.edge.schema import GatewaySchema
+from gateway.edge.schema import GatewaySchema, query_limits
+from gateway.edge.shedding import RETRY_AFTER_S, Place, ServerOverloaded, overloaded
 from gateway.limits.limiter import Decision
 from gateway.limits.metering import Metering
 from gateway.settings import Settings
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.mirror import freshness
 from gateway.upstreams.registry import Upstreams
 
 GRAPHIQL_OFF = Refusal(404, "NOT_FOUND", "GraphiQL is off in this profile")
+GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"
+# How far past its deadline a request may still be answered: the upstream calls end by the deadline; what is left is
+# merging and writing the answer.
+DEADLINE_GRACE_S = 0.25
+OUT_OF_TIME_S = 0.25  # a request with no more than this left does no useful upstream work
 
 
 @dataclass(frozen=True)
@@ -69,7 +84,23 @@ class _Exchange:
     request_id: str
     metering: Metering | None
     cost: RequestCost
+    place: Place | None = None  # its place in this process (load shedding), when the access middleware gave one
+    within_limits: bool = False  # within the query limits: its execution needs a slot (else it is refused at once)
+    document: DocumentNode | None = None  # parsed already (within the token limit)
+    waited_on_another: bool = False  # waited for another request's execution of the operation, and runs it again
     outcome: Executed | Refusal | None = None  # set when this request executes its operation
+
+    @property
+    def needs_slot(self) -> bool:
+        """An execution slot, unless it would be refused at once (outside the query limits), or it has (next to) no
+        time left after waiting for another's execution: its document is validated already and its upstream calls
+        end with its deadline, so it is answered at once rather than refused as overloaded."""
+        out_of_time = self.waited_on_another and self.deadline.remaining_s() <= OUT_OF_TIME_S
+        return self.within_limits and not out_of_time
+
+    def time_left_s(self) -> float:
+        """How long this request may still wait or execute: until its deadline, and the grace after it."""
+        return max(0.0, self.deadline.remaining_s()) + DEADLINE_GRACE_S
 
     @property
     def over_get(self) -> bool:
@@ -79,6 +110,16 @@ class _Exchange:
     def over_budget(self) -> Decision | None:
         """The charge the caller's hourly cost budget refused, if it did."""
         return None if self.metering is None else self.metering.refused
+
+
+async def _shed(metering: Metering | None, place: Place | None, error: ServerOverloaded) -> Refusal:
+    """A request refused after admission because the process is overloaded: its rate-limit unit (and any cost
+    charge) given back."""
+    if place is not None:
+        place.mark_shed()
+    if metering is not None:
+        await metering.release()
+    return Refusal.of(503, error, {"Retry-After": str(RETRY_AFTER_S)})
 
 
 def _over_budget(body: dict[str, Any], exchange: _Exchange) -> Response:
@@ -106,7 +147,7 @@ class GraphQLEndpoint:
         self._settings = settings
         self._upstreams = upstreams
         self._documents = documents or PersistedDocuments("apq", MemoryDocumentStore(1000))
-        self._operations = OperationReader(settings.max_tokens)
+        self._operations = OperationReader(query_limits(settings))
         store = responses or MemoryCache(
             max_entries=settings.response_cache_max_entries, max_bytes=settings.response_cache_max_bytes
         )
@@ -114,10 +155,13 @@ class GraphQLEndpoint:
         self._estimate = estimate or schema.estimate_cost
 
     async def handle(self, request: Request) -> Response:
-        deadline = Deadline.after(self._settings.request_deadline_s)  # the caller's, from its arrival on
+        state = request.scope.get("state", {})
+        deadline = state.get("deadline")  # the caller's, from its arrival at the edge
+        if not isinstance(deadline, Deadline):
+            deadline = Deadline.after(self._settings.request_deadline_s)
         if wants_graphiql(request):
             if self._settings.dev:
-                return graphiql.graphiql_response(request.url.path)
+                return graphiql.graphiql_response(request.url.path, demo_key=self._settings.graphiql_demo_key)
             return GRAPHIQL_OFF.response(GRAPHQL_RESPONSE)
         media_type = response_media_type(request.headers.get("accept", ""))
         if media_type is None:
@@ -128,12 +172,19 @@ class GraphQLEndpoint:
         except Refused as refused:
             return refused.refusal.response(media_type)
         graphql_request = replace(graphql_request, query=query)
-        operation = self._operations.select(query, graphql_request.operation_name)
-        if operation.problem is not None:
-            return Refusal(400, "GRAPHQL_VALIDATION_FAILED", operation.problem).response(media_type)
-        state = request.scope.get("state", {})
         metering = state.get("metering")
         metering = metering if isinstance(metering, Metering) else None
+        place = state.get("place")
+        place = place if isinstance(place, Place) else None
+        if documents.is_long(query):  # reading it would hold the loop: on the document worker, in its turn
+            try:
+                operation = await self._read_off_loop(query, graphql_request.operation_name, deadline, place)
+            except ServerOverloaded as exc:
+                return (await _shed(metering, place, exc)).response(media_type)
+        else:
+            operation = self._operations.select(query, graphql_request.operation_name)
+        if operation.problem is not None:
+            return Refusal(400, "GRAPHQL_VALIDATION_FAILED", operation.problem).response(media_type)
         exchange = _Exchange(
             request=request,
             graphql=graphql_request,
@@ -143,14 +194,40 @@ class GraphQLEndpoint:
             request_id=state.get("request_id", "-"),
             metering=metering,
             cost=RequestCost(self._estimate, self._settings.max_query_cost, metering),
+            place=place,
+            within_limits=operation.within_limits,
+            document=operation.document,
         )
         return await self._answer(exchange)
 
+    async def _read_off_loop(
+        self, query: str, operation_name: str | None, deadline: Deadline, place: Place | None
+    ) -> SelectedOperation:
+        """The document read on the document worker, waiting in this process's queue for its turn (ServerOverloaded
+        when the queue is full, or the turn does not come before the deadline)."""
+        if place is not None and not place.join_queue():
+            raise overloaded("the gateway is overloaded: too many requests are waiting; retry shortly")
+        try:
+            return await documents.off_loop(self._operations.select, deadline.remaining_s(), query, operation_name)
+        finally:
+            if place is not None:
+                place.leave_queue()
+
     async def _answer(self, exchange: _Exchange) -> Response:
         outcome: Executed | Refusal
-        with cache.reporting() as report:
+        with cache.reporting() as report, freshness.reporting() as stale_mirrors:
             key = self._responses.key(exchange.graphql, exchange.root_fields)
-            served = None if key is None else await self._responses.serve(key, lambda: self._execute_kept(exchange))
+            if key is None:
+                served = None
+            else:  # its own execution, or another's of the same operation: either way, no longer than its deadline
+                waiting = asyncio.timeout(exchange.time_left_s())
+                try:
+                    async with waiting:
+                        served = await self._responses.serve(key, lambda: self._execute_kept(exchange))
+                except TimeoutError:
+                    if not waiting.expired():
+                        raise
+                    return self._deadline_passed().response(exchange.media_type)
             if exchange.outcome is not None:  # this request executed its operation, for the response cache
                 outcome = exchange.outcome
             elif served is not None:  # another request's execution answers this one: it pays the same price
@@ -159,6 +236,7 @@ class GraphQLEndpoint:
                     return await self._refused_unexecuted(exchange, refusal)
                 outcome = Executed(dict(served.answer.body), 200, keepable=True)
             else:  # not for everyone, or another's answer that was its own (its errors, its caller's refusal)
+                exchange.waited_on_another = key is not None
                 outcome = await self._execute(exchange)
         if isinstance(outcome, Refusal):
             return outcome.response(exchange.media_type)
@@ -169,6 +247,8 @@ class GraphQLEndpoint:
             extensions["response"] = {"status": "HIT", "ageSeconds": round(served.age_s, 1)}
         if extensions:
             body["extensions"] = {"cache": extensions}
+        if stale_mirrors:  # answers from a mirror snapshot older than its feed's window say so
+            body.setdefault("extensions", {})["mirrors"] = stale_mirrors.as_extensions()
         cost = await exchange.cost.extension()
         if cost is not None:
             body.setdefault("extensions", {})["cost"] = cost
@@ -180,7 +260,7 @@ class GraphQLEndpoint:
 
     async def _refused_unexecuted(self, exchange: _Exchange, refusal: GraphQLError) -> Response:
         """The refusal of a request that another's execution would have answered (its caller's tier or budget)."""
-        body: dict[str, Any] = {"errors": [format_error(refusal, True)]}
+        body: dict[str, Any] = {"errors": [format_error(refusal, Phase.DOCUMENT)]}
         cost = await exchange.cost.extension()
         if cost is not None:
             body["extensions"] = {"cost": cost}
@@ -201,12 +281,35 @@ class GraphQLEndpoint:
         return outcome
 
     async def _run(self, exchange: _Exchange) -> Executed | Refusal:
+        place = exchange.place
+        try:
+            if place is not None and exchange.needs_slot and not await place.execution_slot(exchange.deadline):
+                error = overloaded("the gateway is overloaded: no execution slot came free in time; retry shortly")
+                return await _shed(exchange.metering, place, error)
+            executing = asyncio.timeout(exchange.time_left_s())
+            try:
+                async with executing:
+                    return await self._executed(exchange)
+            except TimeoutError:
+                if not executing.expired():
+                    raise
+                return self._deadline_passed()
+        finally:
+            if place is not None:
+                place.leave()  # its slot goes to the next request now, before this answer is written
+
+    def _deadline_passed(self) -> Refusal:
+        deadline_s = self._settings.request_deadline_s
+        return Refusal(504, GATEWAY_TIMEOUT, f"no answer within the request's deadline of {deadline_s:g} s")
+
+    async def _executed(self, exchange: _Exchange) -> Executed | Refusal:
         context = CostedRequestContext(
             upstreams=self._upstreams(),
             deadline=exchange.deadline,
             request_id=exchange.request_id,
             metering=exchange.metering,
             cost=exchange.cost,
+            document=exchange.document,
         )
         graphql_request = exchange.graphql
         try:
@@ -227,11 +330,17 @@ class GraphQLEndpoint:
                 {"Allow": "POST"} if exchange.over_get else {},
             )
         result_errors = result.errors or []
-        pre_execution = isinstance(result, PreExecutionError) or (
-            result.data is None and bool(result_errors) and all(e.path is None for e in result_errors)
-        )
+        for error in result_errors:
+            if isinstance(error.original_error, ServerOverloaded):  # its document checks did not come in time
+                return await _shed(exchange.metering, exchange.place, error.original_error)
+        if isinstance(result, PreExecutionError):
+            phase = Phase.DOCUMENT  # parsing, the query limits, validation, the cost decision
+        elif result.data is None and result_errors and all(error.path is None for error in result_errors):
+            phase = Phase.INPUTS  # the caller's variables and arguments, refused before anything resolved
+        else:
+            phase = Phase.EXECUTION
         hide_suggestions = not self._settings.field_suggestions_enabled
-        errors: list[Any] = [format_error(error, pre_execution, hide_suggestions) for error in result_errors]
+        errors: list[Any] = [format_error(error, phase, hide_suggestions) for error in result_errors]
         errors += [
             {
                 "message": reported.error.message,
@@ -240,11 +349,13 @@ class GraphQLEndpoint:
             }
             for reported in context.reported
         ]
+        errors = collapsed(errors)
+        refused = phase is not Phase.EXECUTION
         body: dict[str, Any] = {}
         if errors:
             body["errors"] = errors
-        if not pre_execution:
+        if not refused:
             body["data"] = result.data
-        report = cache.current_report()
-        stale = report is not None and report.stale
-        return Executed(body, 400 if pre_execution else 200, keepable=not (pre_execution or errors or stale))
+        report, mirrors = cache.current_report(), freshness.current_report()
+        stale = (report is not None and report.stale) or bool(mirrors)
+        return Executed(body, 400 if refused else 200, keepable=not (refused or errors or stale))

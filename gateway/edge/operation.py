@@ -1,19 +1,21 @@
 """The operation a request selects, read before the query limits run: whether `operationName` picks exactly one
-operation of the document (the one place that rule is enforced: strawberry would run the first), and the root
-fields it selects (to key the response cache).
+operation of the document (the one place that rule is enforced: strawberry would run the first), the root fields it
+selects (to key the response cache), and whether the document is within the query limits (only then is it worth an
+execution slot: the limits refuse the others at once, under any load).
 
 Only documents within the token limit are parsed here (counted as the limits count them, once per text), so every
-document the limits let through is read and none that they refuse is parsed; small documents are kept parsed.
+document the limits let through is read and none that they refuse is parsed; small documents are kept parsed. The
+parsed document is handed to execution, which does not parse it again.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from graphql import DocumentNode, FieldNode, GraphQLError, OperationDefinitionNode, parse
 
-from schema.limits import token_count
+from schema.limits import QueryLimits, shape_errors, token_count
 
 DOCUMENT_CACHE_SIZE = 1024
 CACHED_DOCUMENT_MAX_CHARS = 8_000
@@ -23,16 +25,26 @@ CACHED_DOCUMENT_MAX_CHARS = 8_000
 class SelectedOperation:
     problem: str | None  # why `operationName` does not pick exactly one operation, if it does not
     root_fields: frozenset[str] | None  # None when they cannot be told (no document, fragments at the root)
+    within_limits: bool = False  # parsed, and within every query limit (tokens, depth, aliases, ...)
+    document: DocumentNode | None = field(default=None, compare=False, repr=False)  # parsed, for execution
 
 
 UNREAD = SelectedOperation(problem=None, root_fields=None)  # unparsed or over the token limit: execution says why
 
 
 class OperationReader:
-    def __init__(self, max_tokens: int) -> None:
-        self.max_tokens = max_tokens
+    def __init__(self, limits: QueryLimits) -> None:
+        self.limits = limits
+        self.max_tokens = limits.max_tokens
+        # What a small document selects is the same every time: read once (tokens, parse, shape walk) per text.
+        self._selected = lru_cache(maxsize=DOCUMENT_CACHE_SIZE)(self._select)
 
     def select(self, text: str, operation_name: str | None) -> SelectedOperation:
+        if len(text) <= CACHED_DOCUMENT_MAX_CHARS:
+            return self._selected(text, operation_name)
+        return self._select(text, operation_name)
+
+    def _select(self, text: str, operation_name: str | None) -> SelectedOperation:
         document = self.document(text)
         if document is None:
             return UNREAD
@@ -46,7 +58,9 @@ class OperationReader:
             return SelectedOperation("the document has several operations: name one with `operationName`", None)
         if operation_name is not None and not chosen:
             return SelectedOperation(f"the document has no operation named {operation_name!r}", None)
-        return SelectedOperation(None, _root_fields(chosen[0]) if len(chosen) == 1 else None)
+        within_limits = not shape_errors(document, self.limits)
+        root_fields = _root_fields(chosen[0]) if len(chosen) == 1 else None
+        return SelectedOperation(None, root_fields, within_limits, document)
 
     def document(self, text: str) -> DocumentNode | None:
         """The parsed document; None when it does not parse or is over the token limit."""
@@ -66,7 +80,7 @@ def _root_fields(operation: OperationDefinitionNode) -> frozenset[str] | None:
 
 def _parse(text: str) -> DocumentNode | None:
     try:
-        return parse(text, no_location=True)
+        return parse(text)  # with locations: execution reports errors with them
     except (GraphQLError, RecursionError):
         return None
 

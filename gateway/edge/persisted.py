@@ -46,8 +46,8 @@ _T = TypeVar("_T")
 
 
 class PersistedDocumentRefused(Refused):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(Refusal(status, code, message))
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(Refusal(status, code, message, headers or {}))
 
 
 class ManifestError(ValueError):
@@ -233,7 +233,10 @@ class PersistedDocuments:
             return document
         found = await self._store.get(sha256)
         if found is None:
-            raise PersistedDocumentRefused(200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound")
+            # Never kept by a browser or CDN: once the client registers the document, the same GET must run it.
+            raise PersistedDocumentRefused(
+                200, "PERSISTED_QUERY_NOT_FOUND", "PersistedQueryNotFound", {"Cache-Control": "no-store"}
+            )
         return found
 
 

@@ -24,6 +24,14 @@ _REFUSED_BY_QUALITY = re.compile(r";\s*q=0(\.0*)?\s*(;|$)")
 
 NOT_ACCEPTABLE = Refusal(406, "NOT_ACCEPTABLE", f"answers are {GRAPHQL_RESPONSE} or {JSON}")
 METHOD_NOT_ALLOWED = Refusal(405, "METHOD_NOT_ALLOWED", "use GET or POST", {"Allow": "GET, POST"})
+# A browser's CORS preflight reaches the endpoint only when the gateway allows no origin (docs/frontend.md).
+PREFLIGHT_NOT_ALLOWED = Refusal(
+    405,
+    "METHOD_NOT_ALLOWED",
+    "use GET or POST; a browser app's CORS preflight is answered only for the origins the gateway's operator allows "
+    "(GATEWAY_CORS_ALLOWED_ORIGINS or GATEWAY_CORS_ALLOWED_ORIGIN_REGEX)",
+    {"Allow": "GET, POST"},
+)
 UNSUPPORTED_MEDIA_TYPE = Refusal(415, "UNSUPPORTED_MEDIA_TYPE", f"send the request as {JSON}")
 BATCHING_NOT_SUPPORTED = Refusal(
     400, "BATCHING_NOT_SUPPORTED", "batched requests (a JSON array) are not supported: send one operation per request"
@@ -74,6 +82,8 @@ async def read_request(request: Request) -> GraphQLRequest:
         if "extensions" in params:
             params["extensions"] = decode_json(params["extensions"], "`extensions`")
         return parse_params(params)
+    if request.method == "OPTIONS":
+        raise Refused(PREFLIGHT_NOT_ALLOWED)
     if request.method != "POST":
         raise Refused(METHOD_NOT_ALLOWED)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()

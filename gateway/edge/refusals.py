@@ -40,8 +40,13 @@ class Refusal:
     def response(self, media_type: str) -> Response:
         return Response(self.encoded(), status_code=self.status, media_type=media_type, headers=dict(self.headers))
 
-    async def send(self, send: Send, media_type: str, *, close_connection: bool = False) -> None:
-        """Sends the refusal as the whole ASGI response (for middlewares that answer before the app runs)."""
+    async def send(
+        self, send: Send, media_type: str, *, close_connection: bool = False, more_to_come: bool = False
+    ) -> None:
+        """Sends the refusal as the whole ASGI response (for middlewares that answer before the app runs).
+
+        `more_to_come`: the answer is complete (its Content-Length is its length) but the ASGI response stays open
+        until the caller sends the last, empty, body message (meanwhile it may still read the request)."""
         encoded = self.encoded()
         headers = [
             (b"content-type", media_type.encode("latin-1")),
@@ -51,7 +56,7 @@ class Refusal:
         if close_connection:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
-        await send({"type": "http.response.body", "body": encoded})
+        await send({"type": "http.response.body", "body": encoded, "more_body": more_to_come})
 
 
 class Refused(Exception):

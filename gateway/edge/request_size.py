@@ -2,24 +2,28 @@
 
 Headers over `max_header_bytes` are answered 431; a body whose Content-Length is over `max_body_bytes` is answered 413
 before a byte of it is read, and a body streamed without a Content-Length (or longer than it said) is cut off with a
-413 as soon as it passes the limit. Refusals are sent as JSON and close the connection (the rest of the body is
-never read).
+413 as soon as it passes the limit. Refusals are sent as JSON and close the connection cleanly: the answer goes out
+at once, then what the client still sends of its body is read and dropped (at most `MAX_DRAINED_BYTES`, for at most
+`DRAIN_TIMEOUT_S`) before the connection closes, so that a client that sends its whole body before reading gets the
+413 rather than a connection reset. A client that asked `Expect: 100-continue` sends no body after the refusal:
+nothing is drained.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.protocol import JSON
 from gateway.edge.refusals import Refusal
 
+MAX_DRAINED_BYTES = 64 * 1024 * 1024
+DRAIN_TIMEOUT_S = 10.0
+
 
 class _BodyTooLarge(Exception):
     pass
-
-
-async def _refuse(send: Send, refusal: Refusal) -> None:
-    await refusal.send(send, JSON, close_connection=True)
 
 
 class RequestSizeMiddleware:
@@ -38,17 +42,17 @@ class RequestSizeMiddleware:
             return
         header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
         if header_bytes > self.max_header_bytes:
-            await _refuse(send, self._headers_too_large)
+            await _refuse(scope, receive, send, self._headers_too_large)
             return
         declared = [value for name, value in scope["headers"] if name == b"content-length"]
         if declared:
             try:
                 length = int(declared[0])
             except ValueError:
-                await _refuse(send, Refusal(400, "BAD_REQUEST", "Content-Length is not a number"))
+                await _refuse(scope, receive, send, Refusal(400, "BAD_REQUEST", "Content-Length is not a number"))
                 return
             if length > self.max_body_bytes:
-                await _refuse(send, self._too_large)
+                await _refuse(scope, receive, send, self._too_large)
                 return
         await self._call_counting(scope, receive, send)
 
@@ -76,4 +80,32 @@ class RequestSizeMiddleware:
         except _BodyTooLarge:
             if response_started:
                 raise
-            await _refuse(send, self._too_large)
+            await _refuse(scope, receive, send, self._too_large)
+
+
+async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
+    """The refusal, whole, at once; the rest of the request body read and dropped; then the end of the answer (and
+    of the connection)."""
+    await refusal.send(send, JSON, close_connection=True, more_to_come=True)
+    if not _expects_continue(scope):
+        await _drain(receive)
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _drain(receive: Receive) -> None:
+    drained = 0
+    try:
+        async with asyncio.timeout(DRAIN_TIMEOUT_S):
+            while drained <= MAX_DRAINED_BYTES:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return  # the client is gone
+                drained += len(message.get("body", b""))
+                if not message.get("more_body", False):
+                    return
+    except TimeoutError:
+        return
+
+
+def _expects_continue(scope: Scope) -> bool:
+    return any(name == b"expect" and value.lower() == b"100-continue" for name, value in scope["headers"])

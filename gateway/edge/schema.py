@@ -1,8 +1,9 @@
-"""The schema the gateway serves: the resolvers' root `Query`, the query limits, the parse and validation caches and
-the cost decision, assembled; and the checks of documents against it (trusted-documents manifests).
+"""The schema the gateway serves: the resolvers' root `Query`, the query limits, document validation (coded, cached,
+long documents off the loop: `gateway.edge.documents`) and the checks before execution (the caller's inputs, then
+the cost decision), assembled; and the checks of documents against it (trusted-documents manifests).
 
-Strawberry keeps its graphql-core schema private, so the schema keeps one of its own, built from the same SDL, for
-what reads the type system (the cost estimate, document checks).
+Strawberry keeps its graphql-core schema private, so the schema keeps one of its own, built from the same SDL with
+the same scalar parsers, for what reads the type system (validation, the cost estimate, the inputs check).
 """
 
 from __future__ import annotations
@@ -13,12 +14,23 @@ from typing import Any
 
 import graphql
 import strawberry
-from graphql import DocumentNode, GraphQLError, GraphQLSchema
-from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLError,
+    GraphQLScalarType,
+    GraphQLSchema,
+    specified_scalar_types,
+)
+from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
+from strawberry.types.scalar import ScalarDefinition
 
+from gateway.edge.compiled.resolvers import compile_schema
 from gateway.edge.cost import CostedRequestContext, RequestCost
-from gateway.edge.graphql_errors import is_unexpected
+from gateway.edge.documents import DocumentValidation, ParsedOnce, ValidatedOnce
+from gateway.edge.graphql_errors import MAX_ERRORS, is_unexpected
+from gateway.edge.inputs import input_errors
 from gateway.limits.metering import Metering
 from gateway.settings import Settings
 from resolvers.costs import cost_table
@@ -28,15 +40,39 @@ from schema.limits import QueryLimits, limits_extension_factory
 
 log = logging.getLogger(__name__)
 
-DOCUMENT_CACHE_SIZE = 1024
-
 
 class GatewaySchema(strawberry.Schema):
-    def __init__(self, *, costs: CostTable, max_query_cost: int, extensions: list[Any]) -> None:
+    def __init__(
+        self,
+        *,
+        costs: CostTable,
+        max_query_cost: int,
+        extensions: list[Any],
+        hide_suggestions: bool = False,
+        compiled: bool = True,
+    ) -> None:
+        """`compiled`: field resolvers with planned argument conversion (`gateway.edge.compiled`); False only to
+        compare with strawberry's own."""
         super().__init__(query=Query, extensions=extensions)
+        if compiled:
+            compile_schema(self)
         self.costs = costs
         self.max_query_cost = max_query_cost
+        self.hide_suggestions = hide_suggestions
         self.graphql_schema: GraphQLSchema = graphql.build_schema(self.as_str())
+        self._parse_scalars_as_served()
+        self.validation = DocumentValidation(self.graphql_schema)
+
+    def _parse_scalars_as_served(self) -> None:
+        """The SDL keeps a custom scalar's name only: give it the parsers strawberry serves it with."""
+        for name, named in self.graphql_schema.type_map.items():
+            definition = self.get_type_by_name(name)
+            if isinstance(named, GraphQLScalarType) and name not in specified_scalar_types:
+                if isinstance(definition, ScalarDefinition) and definition.parse_value is not None:
+                    named.parse_value = definition.parse_value  # type: ignore[method-assign, assignment]
+                    named.coerce_input_value = definition.parse_value
+                if isinstance(definition, ScalarDefinition) and definition.parse_literal is not None:
+                    named.parse_literal = definition.parse_literal  # type: ignore[method-assign, assignment]
 
     def estimate_cost(
         self, document: DocumentNode, variables: Mapping[str, Any] | None = None, operation_name: str | None = None
@@ -51,18 +87,33 @@ class GatewaySchema(strawberry.Schema):
                 log.error("unexpected error in request %s", request_id, exc_info=error.original_error)
 
 
-class CostExtension(SchemaExtension):
-    """Before execution, after every other check: the request's cost decision (`RequestCost`), which the endpoint puts
-    in the context. An execution without one (the schema executed directly) gets one here, unmetered unless its
-    context carries a `Metering`."""
+class PreExecutionChecks(SchemaExtension):
+    """Before execution, after every other check: the caller's inputs (`gateway.edge.inputs`), then the request's
+    cost decision (`RequestCost`, which the endpoint puts in the context). Inputs that do not do are answered without
+    executing or charging anything. An execution without a cost decision (the schema executed directly) gets one
+    here, unmetered unless its context carries a `Metering`."""
 
     async def on_execute(self) -> AsyncIterator[None]:
         execution = self.execution_context
         document = execution.graphql_document
-        if document is not None:
-            refusal = await _request_cost(execution).decide(document, execution.variables, execution.operation_name)
-            if refusal is not None:
-                raise refusal
+        if document is not None and execution.result is None:
+            schema = execution.schema
+            if not isinstance(schema, GatewaySchema):  # pragma: no cover - only ever given to GatewaySchema
+                raise TypeError("PreExecutionChecks needs a GatewaySchema")
+            problems = input_errors(
+                schema.graphql_schema,
+                document,
+                execution.variables,
+                execution.operation_name,
+                max_errors=MAX_ERRORS,
+                hide_suggestions=schema.hide_suggestions,
+            )
+            if problems:
+                execution.result = ExecutionResult(data=None, errors=problems)
+            else:
+                refusal = await _request_cost(execution).decide(document, execution.variables, execution.operation_name)
+                if refusal is not None:
+                    raise refusal
         yield
 
 
@@ -72,7 +123,7 @@ def _request_cost(execution: ExecutionContext) -> RequestCost:
         return context.cost
     schema = execution.schema
     if not isinstance(schema, GatewaySchema):  # pragma: no cover - the extension is only ever given to GatewaySchema
-        raise TypeError("CostExtension needs a GatewaySchema")
+        raise TypeError("PreExecutionChecks needs a GatewaySchema")
     metering = getattr(context, "metering", None)
     return RequestCost(
         schema.estimate_cost, schema.max_query_cost, metering if isinstance(metering, Metering) else None
@@ -95,12 +146,13 @@ def build_schema(settings: Settings | None = None) -> GatewaySchema:
     return GatewaySchema(
         costs=cost_table(settings.specs),
         max_query_cost=settings.max_query_cost,
+        hide_suggestions=not settings.field_suggestions_enabled,
         extensions=[
-            # First: its checks (tokens before parsing, shape before validation) must run before the caches' work.
+            ParsedOnce,  # first: a document the endpoint parsed is not counted or parsed again
+            # Its checks (tokens before parsing, shape before validation) must run before validation's work.
             limits_extension_factory(query_limits(settings)),
-            lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-            lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
-            CostExtension,  # last: it decides only on operations every other check has let through
+            ValidatedOnce,
+            PreExecutionChecks,  # last: it decides only on operations every other check has let through
         ],
     )
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
-from gateway.cache.codec import JSON_NULL_BODY
+from gateway.cache.codec import JSON_NULL_BODY, Received, receive
 from gateway.errors import (
     UpstreamBadResponse,
     UpstreamError,
@@ -34,6 +34,64 @@ from gateway.upstreams.deadline import Deadline
 
 if TYPE_CHECKING:
     from gateway.limits.quota import QuotaGuard
+
+
+# How deep the arrays and objects of an upstream body may nest. The upstreams' own bodies nest at most 7 levels (SAM:
+# awardSummary[].awardDetails.awardeeData.awardeeLocation.state.code); a deeper body is refused before it is decoded,
+# since the decoder and every reader of the decoded value (the parsers, the cache codec) recurse once per level and
+# Python's stack ends near 1,000 levels: a body nested 100,000 deep raised RecursionError.
+MAX_JSON_DEPTH = 64
+# The size limit is `Settings.max_upstream_body_bytes` (20 MB; the largest page the gateway asks for, 100 SAM records
+# with every section, is about 1.1 MB): a body is read no further than it and refused when longer.
+_NOT_QUOTE_OR_BRACKET = bytes(byte for byte in range(256) if byte not in b'"[]{}')
+# ... and backslashes and the `u` of `\u00e9`: a string ending in an escaped letter then shows no backslash-quote.
+_NOT_QUOTE_BRACKET_OR_ESCAPE = bytes(byte for byte in range(256) if byte not in b'"[]{}\\u')
+_AS_PARENTHESES = bytes.maketrans(b"[{]}", b"(())")
+_STRING = re.compile(rb'"[^"]*"')
+
+
+def nests_deeper_than(raw: bytes, levels: int) -> bool:
+    """Whether the arrays and objects of a UTF-8 JSON text nest more than `levels` deep, without recursion and in a
+    few passes of C over the bytes (for the upstreams' pages, less time than decoding them). Exact for valid JSON;
+    what is not JSON is the decoder's to refuse."""
+    # Quotes and brackets only. Escaped backslashes (`\\`) and escaped quotes (`\"`) go first; other escapes
+    # (\n, \u00e9) hold no quote and go with the letters. Deleting bytes only brings others together: when the
+    # quotes, brackets and backslashes of a text show neither `\\` nor `\"`, it holds no escaped quote.
+    if b"\\" not in raw:
+        text = raw.translate(None, _NOT_QUOTE_OR_BRACKET)
+    elif b'\\"' in (kept := raw.translate(None, _NOT_QUOTE_BRACKET_OR_ESCAPE)) or b"\\\\" in kept:
+        text = raw.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_QUOTE_OR_BRACKET)
+    else:
+        text = kept.translate(None, b"\\u")
+    # Then every two adjacent quotes go: an empty string, or the outside between two strings, which holds no bracket.
+    # Either way every quote left keeps its part (opening or closing a string).
+    text = text.replace(b'""', b"")
+    if b'"' in text:  # the strings left hold brackets
+        text = _STRING.sub(b"", text)
+    pairs = text.translate(_AS_PARENTHESES)
+    for _ in range(levels):  # each round takes away the innermost pairs, one level of nesting
+        inner_gone = pairs.replace(b"()", b"")
+        if len(inner_gone) == len(pairs):
+            break
+        pairs = inner_gone
+    return b"()" in pairs
+
+
+def receive_json(upstream: str, raw: bytes) -> Received:
+    """A body decoded (once, orjson), with its bytes; UpstreamBadResponse for one that is not JSON or nests deeper
+    than MAX_JSON_DEPTH."""
+    openings = raw.count(b"[") + raw.count(b"{")  # a text cannot nest deeper than it opens: most need no count
+    if openings > MAX_JSON_DEPTH and nests_deeper_than(raw, MAX_JSON_DEPTH):
+        raise UpstreamBadResponse(upstream, f"{upstream} answered JSON nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return receive(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: a stack already deep when decoding
+        raise UpstreamBadResponse(upstream, f"{upstream} answered a body that is not JSON") from None
+
+
+def decode_json(upstream: str, raw: bytes) -> object:
+    """The JSON value of a body (see `receive_json`)."""
+    return receive_json(upstream, raw).value
 
 
 @dataclass(frozen=True)
@@ -102,6 +160,11 @@ class UpstreamHttp:
 
     async def get_json(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
         """GET base_url + path; the decoded JSON body, or JSON_NULL_BODY for 204. Raises an UpstreamError."""
+        body = await self.get_received(path, params, deadline)
+        return body.value if isinstance(body, Received) else body
+
+    async def get_received(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
+        """As `get_json`, the body as `Received` (decoded, with the bytes the cache stores as they came)."""
         paused = self.pause_remaining_s()
         if paused is not None:
             raise UpstreamQuotaExceeded(self.upstream, f"{self.upstream} asked the gateway to wait", paused)
@@ -203,10 +266,7 @@ class UpstreamHttp:
             raise UpstreamRejected(self.upstream, f"{self.upstream} refused the request (HTTP {status})", status=status)
         if len(raw) > self._settings.max_upstream_body_bytes:
             raise UpstreamBadResponse(self.upstream, f"{self.upstream} answered more than the gateway reads")
-        try:
-            return json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
-            raise UpstreamBadResponse(self.upstream, f"{self.upstream} answered a body that is not JSON") from None
+        return receive_json(self.upstream, raw)
 
     def _retry_after_s(self, header: str | None) -> int | None:
         if not header:

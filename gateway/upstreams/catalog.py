@@ -7,8 +7,9 @@ Adding an upstream: its adapter package (spec + adapter), its sandbox imitation,
 from __future__ import annotations
 
 from gateway.upstreams.canada.spec import SPEC as CANADA
+from gateway.upstreams.canadabuys.spec import SPEC as CANADABUYS
 from gateway.upstreams.ita.spec import SPEC as ITA
 from gateway.upstreams.sam.spec import SPEC as SAM
 from gateway.upstreams.spec import UpstreamSpec
 
-SPECS: tuple[UpstreamSpec, ...] = (ITA, CANADA, SAM)
+SPECS: tuple[UpstreamSpec, ...] = (ITA, CANADA, SAM, CANADABUYS)

@@ -17,6 +17,7 @@ from gateway.models import (
     AwardFamily,
     Contract,
     ContractQuery,
+    KeysetPage,
     Lead,
     LeadQuery,
     Page,
@@ -68,6 +69,39 @@ class AwardFamilyClient(Protocol):
     async def award_family(
         self, piid: str, *, referenced_idv_piid: str | None, deadline: Deadline
     ) -> AwardFamily | None: ...
+
+
+# Optional capabilities: a client offering one is used through it (resolvers check with isinstance).
+
+
+@runtime_checkable
+class KeysetTenderClient(Protocol):
+    """Tenders paged on an opaque keyset cursor (`after`: a position this client made; None: the first page), so
+    that paging across a refresh of the source never repeats a tender. `KeysetPage.positions`: after each tender."""
+
+    async def tenders_after(
+        self, query: TenderQuery, *, limit: int, after: str | None, deadline: Deadline
+    ) -> KeysetPage[Tender]: ...
+
+
+@runtime_checkable
+class KeysetContractClient(Protocol):
+    """Contracts paged on an opaque keyset cursor, as `KeysetTenderClient` pages tenders."""
+
+    async def contracts_after(
+        self, query: ContractQuery, *, limit: int, after: str | None, deadline: Deadline
+    ) -> KeysetPage[Contract]: ...
+
+
+@runtime_checkable
+class TenderAwardLinks(Protocol):
+    """A source whose tenders and contract awards name each other (CanadaBuys: the solicitation number)."""
+
+    async def awards_of(self, tender: Tender, *, deadline: Deadline) -> tuple[Contract, ...]:
+        """The awards of the tender, latest first (empty when none is known)."""
+        ...
+
+    async def tender_of(self, contract: Contract, *, deadline: Deadline) -> Tender | None: ...
 
 
 PROTOCOL_OF_KIND: dict[RecordKind, type] = {

@@ -16,15 +16,16 @@ module-level functions: a parser made per call (a lambda, a partial) is correct 
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
-from typing import Generic, Protocol, TypeVar, cast
+from typing import Generic, Protocol, TypeVar, cast, runtime_checkable
 
-from gateway.cache.codec import JSON_NULL_BODY, EntryId
+from gateway.cache.codec import JSON_NULL_BODY, EntryId, Received
 from gateway.cache.flight import SingleFlight
 from gateway.cache.store import Cached, ResponseCache, cache_key
-from gateway.errors import UpstreamBadResponse, UpstreamRejected
+from gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamTimeout
 from gateway.settings import Settings
 from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
@@ -40,6 +41,13 @@ class JsonGetter(Protocol):
     """What the fetch path needs of the transport (UpstreamHttp; a fake in unit tests)."""
 
     async def get_json(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object: ...
+
+
+@runtime_checkable
+class ReceivingGetter(JsonGetter, Protocol):
+    """A transport that also hands over the bytes of each body (`Received`), which the cache stores as they came."""
+
+    async def get_received(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object: ...
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,7 @@ class UpstreamFetch:
             raise ValueError(f"upstream {spec.name}: no TTL for {', '.join(sorted(k.value for k in missing))}")
         self.spec = spec
         self._http = http
+        self._get = http.get_received if isinstance(http, ReceivingGetter) else http.get_json
         self._cache = cache
         self._ttl_s = dict(ttl_s)
         self._stale_for_s = stale_for_s
@@ -146,9 +155,10 @@ class UpstreamFetch:
     ) -> T:
         """GET `path` with `params` (public ones only) and the value `parse` reads from the body.
 
-        Concurrent calls for one key and parser share one flight (its first caller's deadline and terms). Raises an
-        UpstreamError when the upstream fails and no stale entry may answer, or when the body is rejected;
-        an answer without data is `empty.value` (without `empty`, a 204 is a bad response).
+        Concurrent calls for one key and parser share one flight (its first caller's deadline and terms); each
+        caller waits for it (and for another replica's fetch of the key) only until its own deadline, then
+        UpstreamTimeout. Raises an UpstreamError when the upstream fails and no stale entry may answer, or when the
+        body is rejected; an answer without data is `empty.value` (without `empty`, a 204 is a bad response).
         """
         if kind not in self._parsed:
             raise ValueError(f"upstream {self.upstream} serves no {kind.value} records")
@@ -162,7 +172,15 @@ class UpstreamFetch:
             self._stale_for_s if stale_if_error else 0,
         )
         flight_key: Hashable = (call.key, parse)
-        read = await self._flights.run(flight_key, lambda: self._read(call, deadline))
+        waiting = asyncio.timeout(max(0.0, deadline.remaining_s()))
+        try:
+            async with waiting:
+                read = await self._flights.run(flight_key, lambda: self._read(call, deadline))
+        except TimeoutError:
+            if not waiting.expired():
+                raise
+            message = f"{self.upstream} did not answer within the request's deadline"
+            raise UpstreamTimeout(self.upstream, message) from None
         if isinstance(read, _NoData):
             if empty is None:  # stored by a call that had a policy for it
                 raise UpstreamBadResponse(self.upstream, f"{self.upstream} answered without a body")
@@ -174,8 +192,8 @@ class UpstreamFetch:
 
         async def fetch() -> object:
             body = await self._body(call, deadline)
-            if body is not JSON_NULL_BODY:
-                parsed_here.append(call.parse(body))  # raises for a body the parser rejects: nothing is stored
+            if body is not JSON_NULL_BODY:  # raises for a body the parser rejects: nothing is stored
+                parsed_here.append(call.parse(body.value if isinstance(body, Received) else body))
             return body
 
         cached = await self._cache.get_or_fetch(
@@ -190,7 +208,7 @@ class UpstreamFetch:
     async def _body(self, call: _Call[T], deadline: Deadline) -> object:
         """The decoded body; JSON_NULL_BODY for an answer without data (HTTP 204, or a refusal that means none)."""
         try:
-            body = await self._http.get_json(call.path, call.params, deadline)
+            body = await self._get(call.path, call.params, deadline)
         except UpstreamRejected as rejected:
             if rejected.extensions.get("status") in call.empty_statuses:
                 return JSON_NULL_BODY

@@ -6,20 +6,30 @@ record kind it declares; for a CONFIGURED upstream (its URL is set) one pooled s
 credential (`spec.credential`: a query parameter or a header, only when the key is set), and the client opened as
 `Client(spec, fetch)` over the shared fetch path. An upstream that is not configured has no client and no transport,
 and is never asked.
+
+A spec naming a mirror opener (`spec.mirror`, "package.module:function") is a source of files: when configured, its
+mirror is opened (the `mirror_*` settings: directory, disk bound, User-Agent contact...) and its client as
+`Client(spec, mirror)`. This process then refreshes the mirror on its schedule (`mirror_refresh_in_process`; with
+Redis, replicas take turns through a lock), or follows the directory that `python -m gateway mirror refresh` writes.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import inspect
+import logging
+import socket
 from collections.abc import Iterable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from typing import cast
 
 from gateway.cache.store import ResponseCache
 from gateway.limits.quota import QuotaGuard
-from gateway.settings import Settings, UpstreamSettings
+from gateway.redis import redis_client
+from gateway.settings import Settings, UpstreamSettings, parse_utc_offset
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
 from gateway.upstreams.client import (
     PROTOCOL_OF_KIND,
@@ -29,7 +39,14 @@ from gateway.upstreams.client import (
     TenderClient,
 )
 from gateway.upstreams.fetch import UpstreamFetch
+from gateway.upstreams.mirror.mirror import Mirror
+from gateway.upstreams.mirror.opening import MirrorOpener, MirrorSettings
+from gateway.upstreams.mirror.redis_lock import RedisRefreshLock
+from gateway.upstreams.mirror.schedule import RefreshLock, RefreshScheduler, start_following, start_refreshing
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
+
+_log = logging.getLogger(__name__)
+PRODUCT = "procurement-gateway"
 
 
 class UpstreamDeclarationError(TypeError):
@@ -42,6 +59,7 @@ class Upstream:
     settings: UpstreamSettings
     client: object | None  # None when not configured; else implements the protocols of spec.kinds
     http: UpstreamHttp | None  # the transport: .breaker (state, last_success, last_failure), .pause_remaining_s()
+    mirror: Mirror | None = None  # a configured mirror's index and its feeds' statuses (then `http` is None)
 
     @property
     def name(self) -> str:
@@ -119,6 +137,22 @@ def client_class(spec: UpstreamSpec) -> type:
     return found
 
 
+def mirror_opener(spec: UpstreamSpec) -> MirrorOpener | None:
+    """The function `spec.mirror` names (None for an upstream that is no mirror)."""
+    if spec.mirror is None:
+        return None
+    module_name, _, function_name = spec.mirror.partition(":")
+    try:
+        found = getattr(importlib.import_module(module_name), function_name)
+    except (ImportError, AttributeError) as error:
+        raise UpstreamDeclarationError(
+            f"upstream {spec.name}: cannot load its mirror opener {spec.mirror} ({error})"
+        ) from None
+    if not inspect.iscoroutinefunction(found):
+        raise UpstreamDeclarationError(f"upstream {spec.name}: {spec.mirror} is not an async function")
+    return cast(MirrorOpener, found)
+
+
 def _unimplemented(cls: type, protocol: type) -> list[str]:
     """The methods of `protocol` that `cls` lacks, or defines sync where the protocol is async (or vice versa)."""
     problems = []
@@ -145,20 +179,92 @@ def credentials_for(spec: UpstreamSpec, settings: Settings) -> Credentials | Non
     return Credentials(headers=sent, name=credential.name)
 
 
+def mirror_settings(settings: Settings, url: str, *, writer: bool) -> MirrorSettings:
+    """A mirror's settings, from the `mirror_*` settings and its upstream's URL; `writer`: this process refreshes
+    it (else it follows the directory another process refreshes)."""
+    try:
+        version = importlib.metadata.version(PRODUCT)
+    except importlib.metadata.PackageNotFoundError:
+        version = "0"
+    return MirrorSettings(
+        data_dir=Path(settings.mirror_data_dir),
+        base_url=url,
+        contact=settings.mirror_contact,
+        product=PRODUCT,
+        version=version,
+        replica=settings.mirror_replica or socket.gethostname(),
+        max_disk_bytes=settings.mirror_max_disk_bytes,
+        max_file_bytes=settings.mirror_max_file_bytes,
+        prime_cookies=settings.mirror_prime_cookies,
+        query_threads=settings.mirror_query_threads,
+        writer=writer,
+        local_time_offset=parse_utc_offset(settings.mirror_closing_time_offset),
+    )
+
+
+def refresh_lock(settings: Settings, stack: AsyncExitStack, mirror: str) -> RefreshLock | None:
+    """With Redis, the lock replicas take turns with to refresh `mirror`'s feeds; None without Redis."""
+    if not settings.redis_url:
+        return None
+    redis = redis_client(settings.redis_url, timeout_s=settings.redis_timeout_s, pool_size=2)
+    stack.callback(redis.connection_pool.disconnect)
+    return RedisRefreshLock(
+        redis, settings.redis_prefix(f"mirror-refresh:{mirror}:"), timeout_s=settings.redis_timeout_s
+    )
+
+
+async def open_mirrors(settings: Settings, stack: AsyncExitStack, *, writer: bool) -> dict[str, Mirror]:
+    """The mirror of every configured mirror upstream, open (closed by `stack`), by upstream name; for the
+    `python -m gateway mirror` commands. Raises MirrorDirectoryBusy when `writer` and another process writes one."""
+    mirrors: dict[str, Mirror] = {}
+    for spec in settings.specs:
+        opener, url = mirror_opener(spec), settings.upstream(spec.name).url
+        if opener is not None and url:
+            mirrors[spec.name] = await opener(mirror_settings(settings, url, writer=writer), stack)
+    return mirrors
+
+
+async def _open_mirror_upstream(
+    spec: UpstreamSpec,
+    opener: MirrorOpener,
+    settings: Settings,
+    stack: AsyncExitStack,
+    *,
+    cls: type,
+) -> Upstream:
+    upstream_settings = settings.upstream(spec.name)
+    refreshing = settings.mirror_refresh_in_process
+    if refreshing and not settings.mirror_contact:
+        _log.warning("%s: set GATEWAY_MIRROR_CONTACT: the files' publisher is told who downloads them", spec.name)
+    mirror = await opener(mirror_settings(settings, upstream_settings.url, writer=refreshing), stack)
+    if refreshing:
+        start_refreshing(RefreshScheduler(mirror, lock=refresh_lock(settings, stack, spec.name)), stack)
+    else:
+        start_following(mirror, stack)
+    return Upstream(spec, upstream_settings, cls(spec, mirror), None, mirror)
+
+
 async def open_upstreams(
     settings: Settings, stack: AsyncExitStack, cache: ResponseCache, *, quota_guard: QuotaGuard | None = None
 ) -> Upstreams:
-    """Every upstream of `settings.specs`; one pooled aiohttp session per configured one, closed by `stack`.
+    """Every upstream of `settings.specs`; one pooled aiohttp session per configured one, closed by `stack`; the
+    mirror of each configured mirror upstream, refreshed or followed in the background until `stack` closes.
 
     `quota_guard` (closed by its opener) counts every real call against the daily quota of its credential.
-    Raises UpstreamDeclarationError when a spec's client class is missing or incomplete (configured or not).
+    Raises UpstreamDeclarationError when a spec's client class (or mirror opener) is missing or incomplete
+    (configured or not), MirrorDirectoryBusy when this process should refresh a mirror another process writes.
     """
     classes = {spec.name: client_class(spec) for spec in settings.specs}
+    openers = {spec.name: mirror_opener(spec) for spec in settings.specs}
     upstreams: list[Upstream] = []
     for spec in settings.specs:
         upstream_settings = settings.upstream(spec.name)
         if not upstream_settings.configured:
             upstreams.append(Upstream(spec, upstream_settings, None, None))
+            continue
+        opener = openers[spec.name]
+        if opener is not None:
+            upstreams.append(await _open_mirror_upstream(spec, opener, settings, stack, cls=classes[spec.name]))
             continue
         session = await stack.enter_async_context(open_session(settings))
         http = UpstreamHttp(

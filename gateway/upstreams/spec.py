@@ -57,6 +57,12 @@ class UpstreamSpec:
     the upstream can answer; a query that sets any other field is not sent to it (it could only return non-matches).
     `call_cost` is what one call to it counts in a query's estimated cost. `client` is the dotted path
     (`package.module:Class`) of its client class, which the registry opens with `(spec, fetch)`.
+
+    A source that publishes files rather than a query API is a mirror: `mirror` is the dotted path
+    (`package.module:function`) of the function that opens it (`gateway.upstreams.mirror.opening.MirrorOpener`), and
+    the registry opens its client with `(spec, mirror)`. `succeeds` names the `retired` upstreams whose records this
+    one serves today: while it is configured, they are asked for the kinds it serves only when a query names them (in
+    `sources`), since both would answer the same records.
     """
 
     name: str
@@ -72,6 +78,8 @@ class UpstreamSpec:
     credential: CredentialSpec | None = None
     call_cost: int = 1
     retired: bool = False  # the public service is gone; kept for any compatible service
+    mirror: str | None = None  # "package.module:function" opening the mirror of a source of files; None: an API
+    succeeds: frozenset[str] = frozenset()  # retired upstreams whose records this one serves today
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -80,6 +88,8 @@ class UpstreamSpec:
             raise ValueError(f"upstream {self.name}: criteria and TTLs must cover exactly its kinds")
         if ":" not in self.client:
             raise ValueError(f"upstream {self.name}: client must be 'package.module:Class'")
+        if self.mirror is not None and ":" not in self.mirror:
+            raise ValueError(f"upstream {self.name}: mirror must be 'package.module:function'")
 
     def serves(self, kind: RecordKind) -> bool:
         return kind in self.kinds

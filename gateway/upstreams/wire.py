@@ -30,8 +30,12 @@ def at(value: object, *path: str) -> object:
 
 def text(value: object, *path: str) -> str | None:
     """A non-blank string, stripped; numbers are accepted as their decimal text."""
-    found = at(value, *path)
-    if isinstance(found, bool):
+    # The common case first (one key into an object, a string found): the readers run per field of every record.
+    found = value.get(path[0]) if len(path) == 1 and type(value) is dict else at(value, *path)
+    if type(found) is str:
+        stripped = found.strip()
+        return stripped if stripped and stripped != ABSENT_TEXT else None
+    if found is None or isinstance(found, bool):
         return None
     if isinstance(found, int | float):
         return str(found)
@@ -43,7 +47,9 @@ def text(value: object, *path: str) -> str | None:
 
 def strings(value: object, *path: str, separator: str | None = None) -> tuple[str, ...]:
     """A list of non-blank strings; a lone string is one item, or several when `separator` splits it."""
-    found = at(value, *path)
+    found = value.get(path[0]) if len(path) == 1 and type(value) is dict else at(value, *path)
+    if found is None:
+        return ()
     if isinstance(found, str):
         parts = found.split(separator) if separator else [found]
     elif isinstance(found, list):
@@ -88,8 +94,8 @@ def amount(value: object, *path: str, strict: bool = False) -> Decimal | None:
 
     `strict`: only a plain number (SAM's amounts; its `"1,000"` is not read as a thousand).
     """
-    found = at(value, *path)
-    if isinstance(found, bool):
+    found = value.get(path[0]) if len(path) == 1 and type(value) is dict else at(value, *path)
+    if found is None or isinstance(found, bool):
         return None
     if isinstance(found, int | float):
         found = repr(found)

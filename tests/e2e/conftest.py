@@ -16,6 +16,7 @@ from gateway.app import create_app
 from gateway.settings import CredentialSettings, Settings, UpstreamSettings, default_credentials, default_upstreams
 from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
+from tests import document_corpus
 from tests.sandbox_harness import SANDBOX_API_KEYS, RunningSandbox
 
 GatewayFactory = Callable[..., Awaitable[httpx.AsyncClient]]
@@ -62,8 +63,11 @@ def gateway_settings(
 def sandbox_upstreams(
     specs: tuple[UpstreamSpec, ...], url: str, ttls: Mapping[tuple[str, RecordKind], int]
 ) -> dict[str, UpstreamSettings]:
-    """Every upstream at `url` with its default TTLs, but for `ttls`."""
+    """Every upstream at `url` with its default TTLs, but for `ttls`; mirrors (`spec.mirror`) are left unconfigured
+    (they would download and index files, and replace the retired sources they succeed): tests/e2e/test_canadabuys.py
+    configures them itself."""
     upstreams = default_upstreams(specs, url)
+    upstreams |= {spec.name: UpstreamSettings("", dict(spec.default_ttl_s)) for spec in specs if spec.mirror}
     for (name, kind), ttl_s in ttls.items():
         upstream = upstreams[name]
         assert kind in upstream.ttl_s, f"upstream {name} serves no {kind.value} records"
@@ -82,6 +86,15 @@ def sandbox_credentials(specs: tuple[UpstreamSpec, ...], quotas: Mapping[str, in
     return credentials
 
 
+async def record_document(request: httpx.Request) -> None:
+    """Every GraphQL request the suite sends, into the corpus the compiled resolvers are held equal on."""
+    try:
+        content = request.content
+    except httpx.RequestNotRead:  # a streamed body (the size-limit tests): not a document to replay
+        return
+    document_corpus.record(request.method, request.url.params, content)
+
+
 @pytest.fixture
 async def start_gateway(sandbox: RunningSandbox) -> AsyncIterator[GatewayFactory]:
     """Start gateways (each with its own lifespan) against the sandbox; each call may override settings."""
@@ -92,7 +105,12 @@ async def start_gateway(sandbox: RunningSandbox) -> AsyncIterator[GatewayFactory
             manager = await stack.enter_async_context(LifespanManager(app))
             transport = httpx.ASGITransport(app=manager.app)
             return await stack.enter_async_context(
-                httpx.AsyncClient(transport=transport, base_url="http://gateway.test", timeout=30)
+                httpx.AsyncClient(
+                    transport=transport,
+                    base_url="http://gateway.test",
+                    timeout=30,
+                    event_hooks={"request": [record_document]},
+                )
             )
 
         yield start

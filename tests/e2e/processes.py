@@ -85,10 +85,10 @@ def gateway_environment(
     **settings: str,
 ) -> dict[str, str]:
     """GATEWAY_* settings of a dev-profile gateway in front of the sandbox at `sandbox_url`, keyed callers only: every
-    upstream of the catalog at the sandbox, called with the sandbox's keys. `quotas` sets daily quotas by credential
-    name, `ttls` cache TTLs by upstream and record kind; `settings` add or override fields by name
-    (`redis_url="..."` -> GATEWAY_REDIS_URL)."""
-    environment = {url_variable(spec.name): sandbox_url for spec in SPECS}
+    upstream of the catalog at the sandbox but the mirrors (`spec.mirror`), called with the sandbox's keys. `quotas`
+    sets daily quotas by credential name, `ttls` cache TTLs by upstream and record kind; `settings` add or override
+    fields by name (`redis_url="..."` -> GATEWAY_REDIS_URL)."""
+    environment = {url_variable(spec.name): sandbox_url for spec in SPECS if not spec.mirror}
     environment |= {api_key_variable(name): key for name, key in SANDBOX_API_KEYS.items()}
     fields = {"profile": "dev", "anonymous_tier_enabled": "false", **settings}
     environment |= {field_variable(name): value for name, value in fields.items()}

@@ -284,7 +284,12 @@ async def test_the_daily_sam_quota_lets_exactly_its_calls_through_then_refuses_u
         assert error["extensions"]["upstream"] == "sam"
         assert 1 <= error["extensions"]["retryAfter"] <= 86_400
     sources = (await graphql(client, "{ sources { name quotaRemaining } }")).json()["data"]["sources"]
-    assert {source["name"]: source["quotaRemaining"] for source in sources} == {"ita": None, "canada": None, "sam": 0}
+    assert {source["name"]: source["quotaRemaining"] for source in sources} == {
+        "ita": None,
+        "canada": None,
+        "sam": 0,
+        "canadabuys": None,
+    }
 
 
 async def test_the_sam_quota_resets_at_utc_midnight(sandbox: RunningSandbox) -> None:
@@ -393,3 +398,78 @@ async def test_one_callers_refusal_never_reaches_a_concurrent_caller(
             assert answer.status_code == 200
             assert answer.json()["data"]["contracts"]["edges"]
     assert await sandbox.hits("sam.search") == 1
+
+
+@pytest.mark.parametrize(
+    ("document", "variables"),
+    [
+        ("{ leads(first: 101) { totalCount } }", None),
+        ("query($n: Int) { leads(first: $n) { totalCount } }", {"n": 0}),
+        ("query($n: Int!) { leads(first: $n) { totalCount } }", {"n": "ten"}),
+        ("query($l: Language) { contracts(first: 5) { nodes { title(language: $l) } } }", {"l": None}),
+    ],
+)
+async def test_inputs_refused_before_execution_are_bad_user_input_and_cost_nothing(  # noqa: PLR0917 - fixtures
+    start_gateway: GatewayFactory,
+    key_file: Path,
+    api_keys: ApiKeys,
+    sandbox: RunningSandbox,
+    document: str,
+    variables: dict[str, Any] | None,
+) -> None:
+    limits = {"requests_per_minute": 100, "burst": 100, "cost_per_hour": 100, "max_query_cost": 100}
+    client = await keyed_gateway(start_gateway, key_file, tiers=tiers(metered=limits))
+    issued = await api_keys.create(tier="metered", owner="acme")
+    refused = await graphql(client, document, variables, Authorization=f"Bearer {issued.plaintext}")
+    body = assert_error(refused, 400, "BAD_USER_INPUT")
+    assert body["extensions"]["cost"]["requested"] == 0
+    assert body["extensions"]["cost"]["budget"]["remaining"] == 100
+    assert assert_ratelimit_headers(refused)["cost"]["r"] == 100
+    assert (await sandbox.stats())["hits"] == {}
+
+
+async def test_requests_over_the_queue_are_shed_before_the_limiter_and_those_shed_later_give_their_unit_back(
+    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys, sandbox: RunningSandbox
+) -> None:
+    limits = {"requests_per_minute": 50, "burst": 50, "cost_per_hour": 1000, "max_query_cost": 100}
+    client = await keyed_gateway(
+        start_gateway,
+        key_file,
+        tiers=tiers(metered=limits),
+        max_concurrent_executions=1,
+        max_queued_requests=1,
+        max_queue_wait_s=0.2,
+    )
+    auth = {"Authorization": f"Bearer {(await api_keys.create(tier='metered', owner='acme')).plaintext}"}
+    await sandbox.set_fault("ita", latency_ms=800)  # the first request holds the only slot meanwhile
+
+    async def ask(after_s: float, number: int) -> httpx.Response:
+        await asyncio.sleep(after_s)
+        return await graphql(client, f'{{ leads(filter: {{keywords: "k{number}"}}) {{ totalCount }} }}', **auth)
+
+    executing, shed_waiting, shed_at_once = await asyncio.gather(ask(0, 1), ask(0.1, 2), ask(0.15, 3))
+    assert executing.status_code == 200, executing.text
+    for shed in (shed_waiting, shed_at_once):
+        body = assert_error(shed, 503, "SERVER_OVERLOADED")
+        assert shed.headers["Retry-After"] == "1"
+        assert body["errors"][0]["extensions"]["retryAfter"] == 1
+        assert_ratelimit_headers(shed)
+    # Counted: the one that executed; not the one shed before the limiter, nor the one shed after it (given back).
+    await sandbox.clear_fault("ita")
+    after = await graphql(client, "{ __typename }", **auth)
+    assert assert_ratelimit_headers(after)["minute"]["r"] == 50 - 2
+
+
+async def test_ratelimit_headers_are_sent_while_the_limiter_decides_alone(
+    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys
+) -> None:
+    limits = {"requests_per_minute": 10, "burst": 10, "cost_per_hour": 1000, "max_query_cost": 100}
+    unreachable = f"redis://127.0.0.1:{free_port()}/0"  # the limiter decides on this replica's share
+    client = await keyed_gateway(start_gateway, key_file, tiers=tiers(metered=limits), redis_url=unreachable)
+    auth = {"Authorization": f"Bearer {(await api_keys.create(tier='metered', owner='acme')).plaintext}"}
+    answers = [await graphql(client, "{ __typename }", **auth) for _ in range(6)]
+    assert [answer.status_code for answer in answers] == [200] * 5 + [429]
+    headers = [assert_ratelimit_headers(answer) for answer in answers]
+    # The share of two replicas (GATEWAY_LIMITER_FALLBACK_REPLICAS) as the limit, counted here.
+    assert [parsed["minute"]["q"] for parsed in headers] == [5] * 6
+    assert [parsed["minute"]["r"] for parsed in headers] == [4, 3, 2, 1, 0, 0]

@@ -30,6 +30,7 @@ STATED_COSTS = {
     "leads.graphql": 1,
     "node.graphql": 1,
     "rate-limit.graphql": 0,
+    "search.graphql": 4,
     "tenders.graphql": 1,
 }
 SUBPROCESS_TIMEOUT_S = 60.0

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
+from gateway.edge.graphql_errors import MAX_ERRORS
 from tests.sandbox_harness import RunningSandbox
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -72,6 +73,47 @@ CASES = [
         400,
         "BAD_USER_INPUT",
         body({"query": "query($n: Int) { leads(first: $n) { totalCount } }", "variables": {"n": "ten"}}),
+    ),
+    Case(
+        "page size over 100",
+        400,
+        "BAD_USER_INPUT",
+        body({"query": "{ leads(first: 101) { totalCount } }"}),
+    ),
+    Case(
+        "page size 0 from a variable",
+        400,
+        "BAD_USER_INPUT",
+        body({"query": "query($n: Int) { tenders(first: $n) { totalCount } }", "variables": {"n": 0}}),
+    ),
+    Case(
+        "null for a non-null argument",
+        400,
+        "BAD_USER_INPUT",
+        body(
+            {
+                "query": "query($l: Language) { contracts(first: 1) { nodes { title(language: $l) } } }",
+                "variables": {"l": None},
+            }
+        ),
+    ),
+    Case(
+        "required variable missing",
+        400,
+        "BAD_USER_INPUT",
+        body({"query": "query($n: Int!) { leads(first: $n) { totalCount } }"}),
+    ),
+    Case(
+        "malformed date literal",
+        400,
+        "BAD_USER_INPUT",
+        body({"query": '{ contracts(filter: {awarded: {start: "2024-13-45"}}) { totalCount } }'}),
+    ),
+    Case(
+        "unknown enum value",
+        400,
+        "BAD_USER_INPUT",
+        body({"query": "{ contracts(filter: {sources: [NOPE]}) { totalCount } }"}),
     ),
     Case(
         "huge int literal",
@@ -188,4 +230,22 @@ async def test_malformed_input_gets_a_4xx_with_a_code(
     assert all("code" in error["extensions"] for error in errors)
     assert "Traceback" not in response.text
     assert elapsed < 1.0
+    assert (await sandbox.stats())["hits"] == {}
+
+
+async def test_a_repeated_mistake_is_one_error_and_errors_are_capped(
+    gateway: httpx.AsyncClient, sandbox: RunningSandbox
+) -> None:
+    repeated = await gateway.post(
+        "/graphql", json={"query": "{ leads " + "@scan " * 10 + "{ totalCount } }"}, headers=POST_HEADERS
+    )
+    assert repeated.status_code == 400
+    assert [(error["message"], error["extensions"]["code"]) for error in repeated.json()["errors"]] == [
+        ("Unknown directive '@scan'.", "GRAPHQL_VALIDATION_FAILED")
+    ]
+    many = await gateway.post(
+        "/graphql", json={"query": "{ sources { " + " ".join(f"f{n}" for n in range(30)) + " } }"}, headers=POST_HEADERS
+    )
+    assert many.status_code == 400
+    assert len(many.json()["errors"]) == MAX_ERRORS
     assert (await sandbox.stats())["hits"] == {}

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import socket
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from tests.e2e.conftest import GatewayFactory, graphql
+from tests.e2e.processes import gateway_environment, gateway_process
 from tests.sandbox_harness import RunningSandbox
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -243,3 +246,42 @@ class TestProfiles:
         client = await start_gateway(profile="prod")
         response = await client.get("/graphql", headers={"Accept": "text/html"})
         assert response.status_code == 404
+
+
+def send_whole_then_read(port: int, head: bytes, body: bytes) -> bytes:
+    """A client that sends its whole request before reading a byte of the answer, then reads until the server closes
+    the connection (a reset raises ConnectionResetError)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as conn:
+        conn.sendall(head + body)
+        received = b""
+        while chunk := conn.recv(65536):
+            received += chunk
+        return received
+
+
+def chunked(body: bytes, size: int = 65536) -> bytes:
+    pieces = [b"%x\r\n%s\r\n" % (len(body[at : at + size]), body[at : at + size]) for at in range(0, len(body), size)]
+    return b"".join(pieces) + b"0\r\n\r\n"
+
+
+@pytest.mark.timeout(60)
+def test_a_whole_5_mib_body_sent_before_reading_gets_the_413_and_a_clean_close() -> None:
+    """uvicorn closed the connection with the unread body in its buffer: the client got a reset, not the 413."""
+    env = gateway_environment("http://127.0.0.1:9/", anonymous_tier_enabled="true")  # no upstream is asked
+    body = padded_body(5 * 1024 * 1024)
+    declared = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n" % len(body)
+    )
+    streamed = (
+        b"POST /graphql HTTP/1.1\r\nHost: gateway\r\nContent-Type: application/json\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n"
+    )
+    with gateway_process(env) as running:
+        for head, sent in ((declared, body), (streamed, chunked(body))):
+            answer = send_whole_then_read(running.port, head, sent)
+            status_line, _, rest = answer.partition(b"\r\n")
+            assert status_line == b"HTTP/1.1 413 Request Entity Too Large", answer[:200]
+            headers, _, content = rest.partition(b"\r\n\r\n")
+            assert b"connection: close" in headers.lower()
+            assert json.loads(content)["errors"][0]["extensions"]["code"] == "PAYLOAD_TOO_LARGE"

@@ -7,9 +7,9 @@ from typing import Any
 
 import httpx
 
-from gateway.settings import UpstreamSettings, default_upstreams
+from gateway.settings import UpstreamSettings
 from gateway.upstreams.catalog import SPECS
-from tests.e2e.conftest import GatewayFactory, graphql
+from tests.e2e.conftest import GatewayFactory, graphql, sandbox_upstreams
 from tests.sandbox_harness import RunningSandbox
 
 
@@ -217,7 +217,9 @@ async def test_sources_reports_each_upstream(gateway: httpx.AsyncClient) -> None
         )
     )["sources"]
     by_name = {s["name"]: s for s in sources}
-    assert set(by_name) == {"ita", "canada", "sam"}
+    assert set(by_name) == {"ita", "canada", "sam", "canadabuys"}
+    assert by_name["canadabuys"]["configured"] is False  # a mirror: tests/e2e/test_canadabuys.py
+    sources = [s for s in sources if s["name"] != "canadabuys"]
     assert by_name["canada"]["lastSuccess"] is not None
     assert all(s["breakerState"] == "CLOSED" and s["reachable"] and s["configured"] for s in sources)
     assert all(s["licence"] and s["attribution"] and s["documentationUrl"].startswith("https://") for s in sources)
@@ -228,16 +230,17 @@ async def test_sources_reports_each_upstream(gateway: httpx.AsyncClient) -> None
 async def test_an_upstream_not_configured_is_never_asked(
     start_gateway: GatewayFactory, sandbox: RunningSandbox
 ) -> None:
-    upstreams = default_upstreams(SPECS, sandbox.base_url)
+    upstreams = sandbox_upstreams(SPECS, sandbox.base_url, {})
     gateway = await start_gateway(upstreams={**upstreams, "ita": UpstreamSettings("", upstreams["ita"].ttl_s)})
     data = await data_of(
         gateway,
-        """{ leads { totalCount } search(keywords: "software", first: 2) { leads { title } tenders { reference } }
-        sources { name configured reachable leadSources { source } } }""",
+        """{ leads { totalCount } search(keywords: "software", first: 2) { sources { upstream asked notAskedBecause }
+        nodes { __typename } } sources { name configured reachable leadSources { source } } }""",
     )
     assert data["leads"] == {"totalCount": 0}
-    assert data["search"]["leads"] == []
-    assert data["search"]["tenders"]
+    assert {node["__typename"] for node in data["search"]["nodes"]} <= {"Tender", "Contract"}
+    [ita_leads] = [s for s in data["search"]["sources"] if s["upstream"] == "ita"]
+    assert ita_leads == {"upstream": "ita", "asked": False, "notAskedBecause": "it is not configured on this gateway"}
     ita = next(s for s in data["sources"] if s["name"] == "ita")
     assert ita == {"name": "ita", "configured": False, "reachable": False, "leadSources": None}
     assert await sandbox.hits("ita.search") == 0

@@ -30,6 +30,7 @@ from gateway.models import (
 from gateway.upstreams.breaker import BreakerState
 from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.deadline import Deadline
+from gateway.upstreams.mirror.mirror import FeedStatus
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
 from resolvers.context import RequestContext
 from resolvers.query import Query
@@ -49,6 +50,16 @@ class FakeHttp:
 
     def pause_remaining_s(self) -> int | None:
         return self.pause_s
+
+
+@dataclass
+class FakeMirror:
+    """A mirror's feeds as `sources` reads them."""
+
+    feeds: tuple[FeedStatus, ...] = ()
+
+    def statuses(self) -> tuple[FeedStatus, ...]:
+        return self.feeds
 
 
 @dataclass
@@ -121,6 +132,7 @@ class FakeUpstream:
     spec: UpstreamSpec
     client: FakeClient | None
     http: FakeHttp | None
+    mirror: FakeMirror | None = None
 
     @property
     def name(self) -> str:
@@ -149,9 +161,18 @@ class FakeUpstreams:
         specs: Sequence[UpstreamSpec],
         clients: dict[str, FakeClient],
         quota_guard: FakeQuotaGuard | None = None,
+        mirrors: dict[str, FakeMirror] | None = None,
     ) -> None:
+        """An upstream with a client is configured; one also in `mirrors` is a mirror (no transport)."""
+        mirrors = mirrors or {}
         self._upstreams = tuple(
-            FakeUpstream(spec, clients.get(spec.name), FakeHttp() if spec.name in clients else None) for spec in specs
+            FakeUpstream(
+                spec,
+                clients.get(spec.name),
+                FakeHttp() if spec.name in clients and spec.name not in mirrors else None,
+                mirrors.get(spec.name) if spec.name in clients else None,
+            )
+            for spec in specs
         )
         self.quota_guard = quota_guard
 
@@ -269,10 +290,15 @@ def standard_clients() -> dict[str, FakeClient]:
 
 
 def standard_upstreams(
-    *, unconfigured: Iterable[str] = (), specs: Sequence[UpstreamSpec] = SPECS, **extra: FakeClient
+    *,
+    unconfigured: Iterable[str] = (),
+    specs: Sequence[UpstreamSpec] = SPECS,
+    mirrors: dict[str, FakeMirror] | None = None,
+    **extra: FakeClient,
 ) -> FakeUpstreams:
+    """The standard clients (but `unconfigured`) and `extra` ones; those in `mirrors` are mirrors."""
     clients = {name: client for name, client in standard_clients().items() if name not in set(unconfigured)}
-    return FakeUpstreams(specs, {**clients, **extra}, FakeQuotaGuard({"sam": 997}))
+    return FakeUpstreams(specs, {**clients, **extra}, FakeQuotaGuard({"sam": 997}), mirrors)
 
 
 SCHEMA = strawberry.Schema(query=Query)

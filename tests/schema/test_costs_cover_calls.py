@@ -34,14 +34,20 @@ CALLING_FIELDS: dict[FieldKey, str] = {
     ("Query", "awardFamily"): '{ awardFamily(piid: "P1") { count } }',
     ("Query", "node"): f'{{ node(id: "{to_global_id("Contract", "canada", "C1")}") {{ id }} }}',
     ("Contract", "awardFamily"): "{ contracts(first: 20) { nodes { awardFamily { count } } } }",
-    ("SearchResults", "leads"): '{ search(keywords: "x") { leads { id } } }',
-    ("SearchResults", "tenders"): '{ search(keywords: "x") { tenders { reference } } }',
-    ("SearchResults", "contracts"): '{ search(keywords: "x", first: 20) { contracts { awardFamily { count } } } }',
+    ("Query", "search"): "{ search(first: 20) { nodes { ... on Contract { awardFamily { count } } } } }",
+    ("SearchResults", "leads"): '{ searchByKind(keywords: "x") { leads { id } } }',
+    ("SearchResults", "tenders"): '{ searchByKind(keywords: "x") { tenders { reference } } }',
+    (
+        "SearchResults",
+        "contracts",
+    ): '{ searchByKind(keywords: "x", first: 20) { contracts { awardFamily { count } } } }',
     ("SourceStatus", "leadSources"): "{ sources { leadSources { source } } }",
 }
 # Async resolvers that call no upstream.
 CALLING_NO_UPSTREAM: dict[FieldKey, str] = {
     ("SourceStatus", "quotaRemaining"): "reads the gateway's own quota counter (memory or Redis)",
+    ("Tender", "award"): "reads the tender's mirror, the gateway's local index (no upstream call)",
+    ("Contract", "tender"): "reads the contract's mirror, the gateway's local index (no upstream call)",
 }
 
 FOURTH = dataclasses.replace(

@@ -29,6 +29,9 @@ VIEWS: Mapping[type, tuple[str, Mapping[str, str], Mapping[str, str]]] = {
     models.Country: ("Country", {}, {}),
     models.CodeName: ("CodeName", {}, {}),
     models.SourceMetadata: ("LeadSourceMetadata", {}, {}),
+    models.NoticeDetails: ("NoticeDetails", {}, {}),
+    models.Classification: ("Classification", {}, {}),
+    models.Contact: ("Contact", {}, {}),
 }
 
 

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from gateway.errors import BadUserInput
-from resolvers.pagination import MAX_OFFSET, decode_cursor, encode_cursor
+from resolvers.pagination import MAX_OFFSET, MAX_POSITION_CHARS, decode_cursor, encode_cursor
 
 CONTRACT_SOURCES = ("canada", "sam")
 
@@ -22,6 +22,15 @@ def test_a_cursor_holds_each_sources_position_and_round_trips() -> None:
     assert json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))) == {"canada": 4, "sam": 6}
     assert "=" not in cursor
     assert decode_cursor(cursor, CONTRACT_SOURCES) == {"sam": 6, "canada": 4}
+
+
+def test_a_source_may_keep_a_position_of_its_own_beside_offsets() -> None:
+    # a keyset source keeps the opaque position it made (a string); the others keep offsets, old cursors included
+    cursor = encode_cursor({"canadabuys": "WyIyMDI2LTA5LTAxIiwiY2ItMSJd", "sam": 6})
+    assert decode_cursor(cursor, (*CONTRACT_SOURCES, "canadabuys")) == {
+        "canadabuys": "WyIyMDI2LTA5LTAxIiwiY2ItMSJd",
+        "sam": 6,
+    }
 
 
 def test_no_cursor_is_the_start_of_every_source() -> None:
@@ -53,7 +62,9 @@ def test_single_source_cursors_issued_before_are_that_sources_position() -> None
         (raw_cursor({}), ("ita",), "ita", "not a cursor"),
         (raw_cursor({"ita": -1}), ("ita",), "ita", "not a cursor"),
         (raw_cursor({"ita": True}), ("ita",), "ita", "not a cursor"),
-        (raw_cursor({"ita": "3"}), ("ita",), "ita", "not a cursor"),
+        (raw_cursor({"ita": ""}), ("ita",), "ita", "not a cursor"),
+        (raw_cursor({"ita": "p" * (MAX_POSITION_CHARS + 1)}), ("ita",), "ita", "not a cursor"),
+        (raw_cursor({"ita": ["3"]}), ("ita",), "ita", "not a cursor"),
         (raw_cursor({"ita": MAX_OFFSET + 1}), ("ita",), "ita", "not a cursor"),
         (raw_cursor({"o": 1.5}), ("ita",), "ita", "not a cursor"),
         # another list's cursor: a contracts cursor to leads, a leads cursor to contracts

@@ -16,7 +16,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.cache.store import MemoryCache
-from gateway.edge.endpoint import GraphQLEndpoint
+from gateway.edge.endpoint import DEADLINE_GRACE_S, GraphQLEndpoint
 from gateway.edge.schema import GatewaySchema, build_schema
 from gateway.errors import UpstreamUnavailable
 from gateway.limits.limiter import RateLimiter
@@ -55,12 +55,19 @@ class Gateway:
     estimate: CountingEstimate
 
     async def post(
-        self, query: str, variables: dict[str, Any] | None = None, *, tier: str = "rich", **body: Any
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        tier: str = "rich",
+        deadline_s: float | None = None,
+        **body: Any,
     ) -> httpx.Response:
+        headers = {"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE, "X-Test-Tier": tier}
+        if deadline_s is not None:
+            headers["X-Test-Deadline"] = str(deadline_s)
         return await self.client.post(
-            "/graphql",
-            json={"query": query, "variables": variables, **body},
-            headers={"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE, "X-Test-Tier": tier},
+            "/graphql", json={"query": query, "variables": variables, **body}, headers=headers
         )
 
 
@@ -81,6 +88,9 @@ async def open_gateway() -> AsyncIterator[Callable[..., Gateway]]:
 
         async def with_state(scope: Scope, receive: Receive, send: Send) -> None:
             scope["state"] = {"request_id": "edge-test"}
+            given = dict(scope["headers"]).get(b"x-test-deadline")
+            if given is not None:  # as the access middleware does, when the request arrives
+                scope["state"]["deadline"] = Deadline.after(float(given))
             if metering:
                 tier = TIERS[dict(scope["headers"])[b"x-test-tier"].decode()]
                 scope["state"]["metering"] = Metering(Caller(f"key-{tier.name}", owner="acme", tier=tier), limiter)
@@ -210,3 +220,41 @@ async def test_several_operations_without_a_name_are_refused_whatever_the_docume
     assert upstreams.total_calls() == 0
     chosen = await gateway.post(two + "\n# a comment" * 200, operationName="B")
     assert chosen.json()["data"] == {"leads": {"totalCount": 25}}
+
+
+@dataclass
+class DeadlineBlindLeads(FakeClient):
+    """Leads that take `delay_s` whatever the caller's deadline (a wait below the edge that overruns it)."""
+
+    delay_s: float = 1.0
+
+    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+        self.calls["search_leads"] += 1
+        await asyncio.sleep(self.delay_s)
+        raise UpstreamUnavailable(self.name, "down (test)", status=503)
+
+
+async def test_the_deadline_made_when_the_request_arrived_is_the_one_its_upstream_calls_keep(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    leads = SlowFailingLeads("ita", delay_s=0)
+    gateway = open_gateway(standard_upstreams(ita=leads))
+    await gateway.post(LEADS, {"n": 5}, deadline_s=0.6)
+    [remaining] = leads.remaining_at_call
+    assert 0 < remaining <= 0.6
+
+
+async def test_no_answer_waits_past_the_deadline_however_long_what_it_waits_for_takes(
+    open_gateway: Callable[..., Gateway],
+) -> None:
+    gateway = open_gateway(standard_upstreams(ita=DeadlineBlindLeads("ita", delay_s=2.0)))
+    started = asyncio.get_running_loop().time()
+    # The first executes; the second, with less time, waits for that execution (the same operation).
+    first, second = await asyncio.gather(
+        gateway.post(LEADS, {"n": 5}, deadline_s=0.6), gateway.post(LEADS, {"n": 5}, deadline_s=0.3)
+    )
+    elapsed = asyncio.get_running_loop().time() - started
+    assert elapsed < 0.6 + DEADLINE_GRACE_S + 0.3
+    for answer in (first, second):
+        assert answer.status_code == 504
+        assert answer.json()["errors"][0]["extensions"] == {"code": "GATEWAY_TIMEOUT"}

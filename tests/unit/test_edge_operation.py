@@ -5,21 +5,24 @@ from __future__ import annotations
 import pytest
 
 from gateway.edge.operation import UNREAD, OperationReader, SelectedOperation
+from schema.limits import QueryLimits
 
 SEVERAL = "the document has several operations: name one with `operationName`"
-READER = OperationReader(max_tokens=40)
+READER = OperationReader(QueryLimits(max_tokens=40, max_depth=2, max_aliases=1))
 
 
 @pytest.mark.parametrize(
     ("document", "operation_name", "selected"),
     [
-        ("{ a b }", None, SelectedOperation(None, frozenset({"a", "b"}))),
-        ("query A { a } query B { b c: b }", "B", SelectedOperation(None, frozenset({"b"}))),
+        ("{ a b }", None, SelectedOperation(None, frozenset({"a", "b"}), within_limits=True)),
+        ("query A { a } query B { b c: b }", "B", SelectedOperation(None, frozenset({"b"}), within_limits=True)),
         ("query A { a } query B { b }", None, SelectedOperation(SEVERAL, None)),
         ("query A { a }", "C", SelectedOperation("the document has no operation named 'C'", None)),
-        ("{ ...F } fragment F on Query { a }", None, SelectedOperation(None, None)),
-        ("query A { a } query A { b }", "A", SelectedOperation(None, None)),  # validation reports the duplicate
-        ("fragment F on Query { a }", None, SelectedOperation(None, None)),
+        ("{ ...F } fragment F on Query { a }", None, SelectedOperation(None, None, within_limits=True)),
+        ("query A { a } query A { b }", "A", SelectedOperation(None, None, within_limits=True)),  # validation's
+        ("fragment F on Query { a }", None, SelectedOperation(None, None, within_limits=True)),
+        ("{ a { b { c } } }", None, SelectedOperation(None, frozenset({"a"}))),  # over the depth limit
+        ("{ x: a y: a }", None, SelectedOperation(None, frozenset({"a"}))),  # over the alias limit
         ("{ a", None, UNREAD),
         ("{ " + "a " * 40 + "}", None, UNREAD),  # over the token limit: the limits refuse it, nothing parsed here
     ],

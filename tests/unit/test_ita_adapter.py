@@ -389,8 +389,10 @@ async def test_search_reads_page_and_sources_from_one_cached_answer() -> None:
     deadline = Deadline.after(5)
     page = await client.search_leads(query, limit=2, offset=10, deadline=deadline)
     both = await client.search_with_sources(query, limit=2, offset=10, deadline=deadline)
-    assert page == both.page == ita.parse_page(payload)
-    assert both.sources == ita.parse_sources_used(payload)
+    assert page == both.page == ita.parse_search(payload).page
+    assert page.items == ita.parse_page(payload).items
+    assert page.facets == ita.parse_aggregations(payload)
+    assert both.sources == page.freshness == ita.parse_sources_used(payload)
     expected_key = cache_key("ita", ita.SEARCH_PATH, {"size": "2", "offset": "10", "sources": "UK"})
     assert cache.keys == [expected_key, expected_key]
     assert cache.ttls == [(900, 86_400), (900, 86_400)]

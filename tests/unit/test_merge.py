@@ -9,8 +9,11 @@ from datetime import date, timedelta
 import pytest
 
 from gateway.errors import BadUserInput, UpstreamTimeout, UpstreamUnavailable
-from gateway.models import Contract, ContractSource, Lead, LocalizedText, Page, Tender
+from gateway.models import Contract, ContractSource, KeysetPage, Lead, LocalizedText, Page, Tender
+from resolvers.lists import paged
 from resolvers.merge import (
+    Position,
+    SourcePage,
     merge,
     merge_sources,
     newest_award_first,
@@ -205,3 +208,61 @@ async def test_no_source_gives_an_empty_page() -> None:
     assert merged.total == 0
     assert merged.has_next is False
     assert merged.has_previous is True
+
+
+# -- sources that keep positions of their own (keyset cursors) ---------------------------------------------------
+
+
+def keyset_source(records: list[object], limit: int) -> Callable[[Position], Awaitable[SourcePage[object]]]:
+    """A source paging on its own positions (`k<n>` after its n-th record), as a keyset source does."""
+
+    async def at(position: Position) -> SourcePage[object]:
+        start = int(position[1:]) if isinstance(position, str) else 0
+        items = records[start : start + limit]
+        after = tuple(f"k{start + n}" for n in range(1, len(items) + 1))
+        return SourcePage(tuple(items), after, len(records), start + len(items) < len(records))
+
+    return at
+
+
+async def test_a_source_keeping_its_own_positions_merges_with_offset_sources() -> None:
+    keyset = [contract(f"m{n}", DAY - timedelta(n * 2 + 1)) for n in range(9)]
+    by_offset = [contract(f"s{n}", DAY - timedelta(n * 3)) for n in range(6)]
+    searches = {**sources_over({"sam": by_offset}), "canadabuys": keyset_source(keyset, LIMIT)}
+    positions: dict[str, Position] = {}
+    seen: list[str] = []
+    cursors = []
+    for _ in range(10):
+        merged = await merge_sources(searches, positions, LIMIT, newest_award_first)  # type: ignore[arg-type]
+        seen += keys(merged.taken)
+        assert merged.total == 15
+        if not merged.has_next:
+            break
+        positions = dict(merged.taken[-1].positions)
+        cursors.append(positions)
+    assert len(seen) == len(set(seen)) == 15
+    assert all(isinstance(p["sam"], int) for p in cursors)
+    assert any(isinstance(p.get("canadabuys"), str) for p in cursors)
+
+
+async def test_paged_reads_a_keyset_source_after_its_own_position_and_an_old_offset_by_offset() -> None:
+    asked: list[tuple[str, object]] = []
+
+    async def by_offset(offset: int) -> Page[object]:
+        asked.append(("offset", offset))
+        return page(contract("o", DAY), total=5, offset=offset)
+
+    async def after(position: str | None) -> KeysetPage[object]:
+        asked.append(("after", position))
+        return KeysetPage((contract("k", DAY),), 5, "next", positions=("p1",))
+
+    keyset, plain = paged(by_offset, after), paged(by_offset)
+    first = await keyset(0)
+    assert isinstance(first, SourcePage)
+    assert (first.after, first.more, first.total) == (("p1",), True, 5)
+    await keyset("p1")
+    await keyset(3)  # a cursor issued when the source paged by offset
+    await plain(2)
+    assert asked == [("after", None), ("after", "p1"), ("offset", 3), ("offset", 2)]
+    with pytest.raises(BadUserInput, match="not a cursor of this list"):
+        await plain("p1")

@@ -78,27 +78,35 @@ EVERY_KIND = "leads { title } tenders { reference } contracts { piid }"
 @pytest.mark.parametrize(
     ("query", "variables", "cost"),
     [
-        ('{ search(keywords: "x") { __typename } }', None, 0),
-        ('{ search(keywords: "x") { leads { title } } }', None, 1),
-        ('{ search(keywords: "x") { tenders { reference } } }', None, 1),
-        ('{ search(keywords: "x") { contracts { piid } } }', None, 2),  # SAM and Canada
-        (f'{{ search(keywords: "x") {{ {EVERY_KIND} }} }}', None, 4),
-        (f'{{ search(keywords: "x", first: 30) {{ {EVERY_KIND} }} }}', None, 4 * 3),
-        (f'{{ search(keywords: "x", first: 100) {{ {EVERY_KIND} }} }}', None, 4 * 10),
-        (f'query($n: Int) {{ search(keywords: "x", first: $n) {{ {EVERY_KIND} }} }}', {"n": 11}, 4 * 2),
+        ('{ searchByKind(keywords: "x") { __typename } }', None, 0),
+        ('{ searchByKind(keywords: "x") { leads { title } } }', None, 1),
+        ('{ searchByKind(keywords: "x") { tenders { reference } } }', None, 1),
+        ('{ searchByKind(keywords: "x") { contracts { piid } } }', None, 2),  # SAM and Canada
+        (f'{{ searchByKind(keywords: "x") {{ {EVERY_KIND} }} }}', None, 4),
+        (f'{{ searchByKind(keywords: "x", first: 30) {{ {EVERY_KIND} }} }}', None, 4 * 3),
+        (f'{{ searchByKind(keywords: "x", first: 100) {{ {EVERY_KIND} }} }}', None, 4 * 10),
+        (f'query($n: Int) {{ searchByKind(keywords: "x", first: $n) {{ {EVERY_KIND} }} }}', {"n": 11}, 4 * 2),
         # `kinds` is not read: the estimate is an upper bound, like for @skip/@include.
-        ('{ search(keywords: "x", kinds: [LEAD]) { leads { title } contracts { piid } } }', None, 3),
+        ('{ searchByKind(keywords: "x", kinds: [LEAD]) { leads { title } contracts { piid } } }', None, 3),
         # A field under a kind's list costs once per result: up to `first` contracts, each with its award family.
-        ('{ search(keywords: "x", first: 20) { contracts { awardFamily { count } } } }', None, 2 * 2 + 20),
+        ('{ searchByKind(keywords: "x", first: 20) { contracts { awardFamily { count } } } }', None, 2 * 2 + 20),
         # Aliases are separate calls; the same response key twice is one.
-        ('{ search(keywords: "x") { a: leads { title } b: leads { url } leads { title } leads { url } } }', None, 3),
         (
-            '{ search(keywords: "x") { ...K ... on SearchResults { tenders { reference } } } } '
+            '{ searchByKind(keywords: "x") { a: leads { title } b: leads { url } leads { title } leads { url } } }',
+            None,
+            3,
+        ),
+        (
+            '{ searchByKind(keywords: "x") { ...K ... on SearchResults { tenders { reference } } } } '
             "fragment K on SearchResults { leads { title } ...C } fragment C on SearchResults { contracts { piid } }",
             None,
             4,
         ),
-        ('{ a: search(keywords: "x") { leads { title } } b: search(keywords: "y") { leads { title } } }', None, 2),
+        (
+            '{ a: searchByKind(keywords: "x") { leads { title } } b: searchByKind(keywords: "y") { leads { title } } }',
+            None,
+            2,
+        ),
     ],
 )
 def test_search_costs_the_calls_of_the_kinds_selected(
@@ -108,7 +116,7 @@ def test_search_costs_the_calls_of_the_kinds_selected(
 
 
 def test_search_fragment_cycles_end(schema: GraphQLSchema) -> None:
-    document = parse('{ search(keywords: "x") { ...A } } fragment A on SearchResults { leads { title } ...A }')
+    document = parse('{ searchByKind(keywords: "x") { ...A } } fragment A on SearchResults { leads { title } ...A }')
     assert estimate_cost(schema, document) == 1
 
 
@@ -147,7 +155,7 @@ def contracts_doubling(levels: int) -> str:
         (contracts_doubling(10), 2 * 5 + 50 * 2**10),
         (contracts_doubling(30), 2 * 5 + 50 * 2**30),
         (contracts_doubling(60), MAX_COST),
-        ('{ search(keywords: "x") { ...D60 } } ' + doubling(60, "SearchResults", "leads { title }"), 1),
+        ('{ searchByKind(keywords: "x") { ...D60 } } ' + doubling(60, "SearchResults", "leads { title }"), 1),
     ],
     ids=[
         "60-free",
@@ -216,8 +224,9 @@ def test_the_table_the_specs_give() -> None:
                 ("Query", "node"): 1,
                 ("Query", "awardFamily"): 1,
                 ("Contract", "awardFamily"): 1,
+                ("Query", "search"): 4,  # every source of leads, tenders and contracts
             },
-            calls_by_selected_field={("Query", "search"): {"leads": 1, "tenders": 1, "contracts": 2}},
+            calls_by_selected_field={("Query", "searchByKind"): {"leads": 1, "tenders": 1, "contracts": 2}},
         )
         == COSTS
     )
@@ -237,14 +246,14 @@ def test_the_table_follows_the_specs() -> None:
     table = cost_table([*SPECS, fourth])
     assert table.calls[("Query", "tenders")] == 2
     assert table.calls[("Query", "tender")] == 1  # an id names one source
-    assert table.calls_by_selected_field[("Query", "search")]["tenders"] == 2
+    assert table.calls_by_selected_field[("Query", "searchByKind")]["tenders"] == 2
     dear = cost_table([spec if spec is not sam else dear_sam for spec in SPECS])
     assert dear.calls[("Query", "contracts")] == 1 + 3
     assert dear.calls[("Query", "awardFamily")] == 3
     assert dear.calls[("Query", "contract")] == 3  # the dearest source an id may name
     without_leads = cost_table([spec for spec in SPECS if spec.name != "ita"])
     assert ("Query", "leads") not in without_leads.calls
-    assert "leads" not in without_leads.calls_by_selected_field[("Query", "search")]
+    assert "leads" not in without_leads.calls_by_selected_field[("Query", "searchByKind")]
 
 
 def test_an_empty_table_costs_nothing(schema: GraphQLSchema) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -86,15 +87,19 @@ async def test_a_fourth_upstream_declared_in_the_tests_is_opened_configured_and_
         assert fourth.http.breaker.last_success is not None
 
 
-async def test_every_configured_upstream_is_served_in_catalog_order(feed: FourthFeed) -> None:
+async def test_every_configured_upstream_is_served_in_catalog_order(feed: FourthFeed, tmp_path: Path) -> None:
     specs = (*SPECS, FOURTH)
     environ = {f"GATEWAY_{spec.name.upper()}_URL": feed.base_url for spec in specs}
+    # a mirror (canadabuys) keeps its files under the data directory; following it, this process downloads nothing
+    environ |= {"GATEWAY_MIRROR_DATA_DIR": str(tmp_path), "GATEWAY_MIRROR_REFRESH_IN_PROCESS": "false"}
     async with AsyncExitStack() as stack:
         upstreams = await opened(environ, stack, specs=specs)
         for kind in RecordKind:
             expected = [spec.name for spec in specs if spec.serves(kind)]
             assert [upstream.name for upstream in upstreams.serving(kind)] == expected
-        assert all(upstream.configured and upstream.http is not None for upstream in upstreams.all())
+        assert all(upstream.configured for upstream in upstreams.all())
+        assert all((upstream.http is None) is (upstream.spec.mirror is not None) for upstream in upstreams.all())
+        assert all((upstream.mirror is None) is (upstream.spec.mirror is None) for upstream in upstreams.all())
         assert upstreams.get("nowhere") is None
 
 
@@ -203,9 +208,11 @@ async def test_a_client_serving_more_kinds_than_it_implements_is_refused() -> No
             await opened({}, stack, specs=(*SPECS, greedy))
 
 
-async def test_the_catalog_clients_implement_their_kinds() -> None:
+async def test_the_catalog_clients_implement_their_kinds(tmp_path: Path) -> None:
     async with AsyncExitStack() as stack:
         environ = {f"GATEWAY_{spec.name.upper()}_URL": "http://127.0.0.1:9/" for spec in SPECS}
+        # a mirror keeps its files under the data directory; following it, this process downloads nothing
+        environ |= {"GATEWAY_MIRROR_DATA_DIR": str(tmp_path), "GATEWAY_MIRROR_REFRESH_IN_PROCESS": "false"}
         upstreams = await opened(environ, stack, specs=SPECS)
         for upstream in upstreams.all():
             assert type(upstream.client).__name__ == upstream.spec.client.rpartition(":")[2]

@@ -1,5 +1,5 @@
 """Which sources a query asks: configured, serving the kind, able to answer every criterion set (from the specs),
-and for contracts listed in `sources`."""
+listed in `sources` when the query names any, and else not a retired one whose configured successor serves the kind."""
 
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def test_an_upstream_that_is_not_configured_is_never_asked() -> None:
     upstreams = standard_upstreams(unconfigured=("canada",))
     assert names(upstreams, RecordKind.CONTRACT, ContractQuery()) == ["sam"]
     assert names(upstreams, RecordKind.TENDER, TenderQuery()) == []
-    assert declared_names(upstreams, RecordKind.TENDER) == ("canada",)  # still declared: its cursors stay valid
+    assert declared_names(upstreams, RecordKind.TENDER) == ("canada", "canadabuys")  # declared: cursors stay valid
 
 
 def test_lead_and_tender_filters() -> None:
@@ -93,7 +93,7 @@ def test_a_fourth_upstream_joins_its_kind_where_it_can_answer() -> None:
     assert names(upstreams, RecordKind.TENDER, TenderQuery(keywords=("bridge",))) == ["canada", "fourth"]
     assert names(upstreams, RecordKind.TENDER, TenderQuery(gsins=("N76",))) == ["canada"]
     assert names(upstreams, RecordKind.LEAD, LeadQuery()) == ["ita"]
-    assert declared_names(upstreams, RecordKind.TENDER) == ("canada", "fourth")
+    assert declared_names(upstreams, RecordKind.TENDER) == ("canada", "canadabuys", "fourth")
 
 
 def test_every_contract_source_to_be_asked_checks_the_query_first() -> None:
@@ -103,3 +103,35 @@ def test_every_contract_source_to_be_asked_checks_the_query_first() -> None:
     with pytest.raises(BadUserInput):
         check_contract_query(upstreams, ContractQuery(keywords="R&D"), limit=10)  # type: ignore[arg-type]
     assert upstreams.total_calls() == 0
+
+
+def with_canadabuys(**extra: FakeClient) -> FakeUpstreams:
+    return standard_upstreams(canadabuys=FakeClient("canadabuys"), **extra)
+
+
+def test_a_configured_successor_replaces_the_retired_source_unless_it_is_named() -> None:
+    upstreams = with_canadabuys()
+    assert names(upstreams, RecordKind.TENDER, TenderQuery()) == ["canadabuys"]
+    assert names(upstreams, RecordKind.CONTRACT, ContractQuery()) == ["sam", "canadabuys"]
+    assert names(upstreams, RecordKind.TENDER, TenderQuery(sources=("canada",))) == ["canada"]
+    both = TenderQuery(sources=("canadabuys", "canada"), keywords=("bridge",))
+    assert names(upstreams, RecordKind.TENDER, both) == ["canadabuys", "canada"]  # in the order named
+    named = ContractQuery(sources=(ContractSource.CANADA, ContractSource.SAM))
+    assert names(upstreams, RecordKind.CONTRACT, named) == ["canada", "sam"]
+    # a filter only the successor answers: the retired source is not asked even when named
+    unspscs = TenderQuery(sources=("canada", "canadabuys"), unspscs=("4323",))
+    assert names(upstreams, RecordKind.TENDER, unspscs) == ["canadabuys"]
+    assert names(upstreams, RecordKind.CONTRACT, ContractQuery(gsins=("N76",))) == ["canadabuys"]
+
+
+def test_without_its_successor_the_retired_source_is_asked_as_before() -> None:
+    upstreams = standard_upstreams()  # canadabuys declared, not configured
+    assert names(upstreams, RecordKind.TENDER, TenderQuery()) == ["canada"]
+    assert names(upstreams, RecordKind.CONTRACT, ContractQuery()) == ["sam", "canada"]  # SAM first on ties
+    assert names(upstreams, RecordKind.TENDER, TenderQuery(sources=("canadabuys",))) == []
+
+
+def test_a_retired_source_without_a_successor_is_asked_by_default() -> None:
+    unrelated = dataclasses.replace(FOURTH, name="fifth", succeeds=frozenset({"nothing"}))
+    upstreams = standard_upstreams(specs=(*SPECS, unrelated), fifth=FakeClient("fifth"))
+    assert names(upstreams, RecordKind.TENDER, TenderQuery(keywords=("bridge",))) == ["canada", "fifth"]

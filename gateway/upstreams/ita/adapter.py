@@ -16,12 +16,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from urllib.parse import quote
 
 from gateway.errors import UpstreamBadResponse
-from gateway.models import MAX_PAGE_SIZE, Country, DateRange, Lead, LeadQuery, Money, Page, SourceMetadata
+from gateway.models import (
+    MAX_PAGE_SIZE,
+    Country,
+    DateRange,
+    Facet,
+    FacetCount,
+    Lead,
+    LeadQuery,
+    Money,
+    Page,
+    SourceMetadata,
+)
 from gateway.upstreams import wire
 from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.fetch import NO_CONTENT, EmptyAnswer, UpstreamFetch
@@ -37,6 +48,13 @@ OPEN_RANGE_END = date(2999, 12, 31)
 
 SOURCE_CURRENCIES: Mapping[str, str] = {"UK": "GBP", "AUSTRALIA": "AUD", "STATE": "USD"}
 TAG_SEPARATOR = ";"
+# ITA's aggregations (v2 `aggregate_terms_by`) -> the facet names of `gateway.models.Facet`.
+AGGREGATION_FACETS: Mapping[str, str] = {
+    "countries": "country",
+    "sources": "source",
+    "trade_regions": "trade_region",
+    "world_regions": "world_region",
+}
 
 _log = logging.getLogger(__name__)
 
@@ -96,8 +114,33 @@ def parse_page(payload: object) -> Page[Lead]:
 
 
 def parse_search(payload: object) -> LeadSearch:
-    """A search envelope: its page of leads and its `sources_used`."""
-    return LeadSearch(parse_page(payload), parse_sources_used(payload))
+    """A search envelope: its page of leads (with the envelope's aggregations as facets and its `sources_used` as
+    freshness) and its `sources_used`."""
+    sources = parse_sources_used(payload)
+    page = replace(parse_page(payload), facets=parse_aggregations(payload), freshness=sources)
+    return LeadSearch(page, sources)
+
+
+def parse_aggregations(payload: object) -> tuple[Facet, ...]:
+    """The envelope's `aggregations` (counts over every match): `{countries: [{key, doc_count}], ...}`; unreadable
+    buckets are skipped, an absent or malformed block is no facets."""
+    block = _envelope(payload)[0].get("aggregations")
+    if not isinstance(block, dict):
+        return ()
+    facets: list[Facet] = []
+    for field_name, facet_name in AGGREGATION_FACETS.items():
+        buckets = block.get(field_name)
+        if not isinstance(buckets, list):
+            continue
+        counts = tuple(
+            FacetCount(key, count)
+            for bucket in buckets
+            if isinstance(bucket, dict)
+            and (key := wire.text(bucket, "key")) is not None
+            and (count := wire.integer(bucket.get("doc_count"))) is not None
+        )
+        facets.append(Facet(facet_name, counts))
+    return tuple(facets)
 
 
 def parse_sources_used(payload: object) -> tuple[SourceMetadata, ...]:

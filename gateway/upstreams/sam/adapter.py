@@ -16,6 +16,7 @@ from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
 
+from gateway import formats
 from gateway.cache.codec import JSON_NULL_BODY
 from gateway.errors import BadUserInput, UpstreamBadResponse, UpstreamRejected
 from gateway.models import (
@@ -520,11 +521,11 @@ class ContractAwardsClient:
         wanted = SamContractKey.decode(key.strip())
         if wanted is None:
             raise BadUserInput("not the key of a SAM contract award", argument="id")
-        wanted = SamContractKey(
-            wanted.piid.strip(),
-            _clean(wanted.modification_number),
-            _clean(wanted.transaction_number),
-            _clean(wanted.referenced_idv_piid),
+        wanted = SamContractKey(  # the parts go to SAM: their formats are checked first (BAD_USER_INPUT)
+            formats.PIID.check(wanted.piid, argument="id") or "",
+            formats.MODIFICATION_NUMBER.check(wanted.modification_number, argument="id"),
+            formats.TRANSACTION_NUMBER.check(wanted.transaction_number, argument="id"),
+            formats.PIID.check(wanted.referenced_idv_piid, argument="id"),
         )
         if not wanted.piid:
             raise BadUserInput("a PIID is required", field="piid")
@@ -606,10 +607,6 @@ class ContractAwardsClient:
             empty=EmptyAnswer(NOTHING_FOUND, NOTHING_FOUND_STATUSES),
             deadline=deadline,
         )
-
-
-def _clean(value: str | None) -> str | None:
-    return (value or "").strip() or None
 
 
 def _matches(contract: Contract, wanted: SamContractKey) -> bool:
