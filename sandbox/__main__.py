@@ -31,7 +31,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.scale < 1:
         parser.error("--scale must be at least 1")
     settings = replace(defaults, seed=args.seed, scale=args.scale, samples_dir=args.samples)
-    print(f"sandbox: ITA, Canada and SAM imitations on http://{args.host}:{args.port}/ (seed {args.seed})", flush=True)
+    imitations = "ITA, Canada, SAM (awards, opportunities), CanadaBuys, Contracts Finder, Find a Tender"
+    print(f"sandbox: {imitations} imitations on http://{args.host}:{args.port}/ (seed {args.seed})", flush=True)
     web.run_app(create_app(settings), host=args.host, port=args.port, print=None, access_log=None)
 
 

@@ -282,9 +282,9 @@ def tender_row(
     """One open tender notice, from a tender of the legacy imitation (`rng` draws what the legacy one lacks)."""
     assert tender.date_closing is not None
     closing = date.fromisoformat(tender.date_closing)
-    published = (
-        today if index % 15 == 0 else max(closing - timedelta(days=rng.randrange(10, 45)), today - timedelta(365))
-    )
+    # Published before it closes, never after today (a notice closing far ahead was published already).
+    earliest = today - timedelta(365)
+    published = today if index % 15 == 0 else min(max(closing - timedelta(days=rng.randrange(10, 45)), earliest), today)
     gsin_en, gsin_fr = _gsin_descriptions(tender.gsins)
     delivery = [region_name(code) for code in tender.regions_delivery]
     opportunity = [region_name(code) for code in tender.regions_opportunity]

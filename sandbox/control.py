@@ -10,6 +10,7 @@ from aiohttp import web
 
 from sandbox.clock import SandboxClock
 from sandbox.faults import FAULT_BOARD, UPSTREAMS, FaultPlan, FaultPlanError
+from sandbox.request_log import REQUEST_LOG
 
 CLOCK = web.AppKey("clock", SandboxClock)
 # What `POST /_sandbox/reset` also resets, registered by the upstream modules (e.g. SAM's daily quotas).
@@ -63,14 +64,22 @@ async def get_requests(request: web.Request) -> web.Response:
     return web.json_response(list(request.app[FAULT_BOARD].recent))
 
 
+async def get_request_log(request: web.Request) -> web.Response:
+    """The latest upstream requests with the X-Request-Id each came with and its status, oldest first; only those of
+    one id with `?request_id=`."""
+    return web.json_response(request.app[REQUEST_LOG].matching(request.query.get("request_id")))
+
+
 async def reset_stats(request: web.Request) -> web.Response:
     request.app[FAULT_BOARD].reset_stats()
+    request.app[REQUEST_LOG].clear()
     return web.json_response(request.app[FAULT_BOARD].stats())
 
 
 async def reset(request: web.Request) -> web.Response:
     """Clear every fault plan, counter, clock override and upstream quota."""
     request.app[FAULT_BOARD].reset()
+    request.app[REQUEST_LOG].clear()
     request.app[CLOCK].set(None)
     for hook in request.app[RESET_HOOKS]:
         hook()
@@ -97,5 +106,6 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/_sandbox/stats", get_stats)
     app.router.add_delete("/_sandbox/stats", reset_stats)
     app.router.add_get("/_sandbox/requests", get_requests)
+    app.router.add_get("/_sandbox/request-log", get_request_log)
     app.router.add_post("/_sandbox/reset", reset)
     app.router.add_put("/_sandbox/clock", put_clock)

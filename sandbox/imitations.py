@@ -6,4 +6,12 @@ registry (`gateway.upstreams.catalog.SPECS`) differ. Each imitation registers it
 
 from __future__ import annotations
 
-IMITATED_UPSTREAMS: tuple[str, ...] = ("ita", "canada", "sam", "canadabuys")
+IMITATED_UPSTREAMS: tuple[str, ...] = (
+    "ita",
+    "canada",
+    "sam",
+    "canadabuys",
+    "samopps",
+    "contractsfinder",
+    "findatender",
+)

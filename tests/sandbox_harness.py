@@ -46,6 +46,15 @@ class RunningSandbox:
             entries: list[dict[str, Any]] = await response.json()
         return [entry["query"] for entry in entries if route is None or entry["route"] == route]
 
+    async def request_log(self, request_id: str | None = None) -> list[dict[str, Any]]:
+        """The upstream requests the sandbox served (path, route, the X-Request-Id each came with, status), oldest
+        first; only those of `request_id` when given."""
+        params = {"request_id": request_id} if request_id is not None else {}
+        async with self.session.get(self.url("_sandbox/request-log"), params=params) as response:
+            assert response.status == 200
+            entries: list[dict[str, Any]] = await response.json()
+        return entries
+
     async def hits(self, route: str) -> int:
         return int((await self.stats())["hits"].get(route, 0))
 
