@@ -24,6 +24,9 @@ class ContractSource(Enum):
     SAM = "SAM"
     CANADA = "CANADA"
     CANADABUYS = "CANADABUYS"
+    SAMOPPS = "SAMOPPS"  # SAM.gov Contract Opportunities award notices
+    CONTRACTSFINDER = "CONTRACTSFINDER"  # UK Contracts Finder (OCDS)
+    FINDATENDER = "FINDATENDER"  # UK Find a Tender (OCDS)
 
 
 @dataclass(frozen=True)
@@ -221,7 +224,9 @@ class Tender:
     # The closing moment in UTC. CanadaBuys publishes closing times without an offset; they are read as a fixed
     # UTC-05:00 (Eastern Standard Time all year, as measured on the live feed), so `closing_date` is that local date.
     closing_at: datetime | None = None
-    notice: NoticeDetails | None = None  # CanadaBuys notices only
+    notice: NoticeDetails | None = None  # CanadaBuys and SAM opportunities notices only
+    ocid: str | None = None  # the OCDS contracting process id (OCDS sources only)
+    ocds: str | None = None  # the compiled OCDS release of the process, compact JSON text (OCDS sources only)
 
 
 @dataclass(frozen=True)
@@ -267,7 +272,9 @@ class Contract:
     place_of_performance: Country | None = None
     url: LocalizedText | None = None
     last_modified: datetime | None = None
-    notice: NoticeDetails | None = None  # CanadaBuys award notices and contract history only
+    notice: NoticeDetails | None = None  # CanadaBuys award notices and contract history, SAM award notices
+    ocid: str | None = None  # the OCDS contracting process id (OCDS sources only)
+    ocds: str | None = None  # the compiled OCDS release of the process, compact JSON text (OCDS sources only)
 
 
 @dataclass(frozen=True)

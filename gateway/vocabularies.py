@@ -398,6 +398,22 @@ ITA_WORLD_REGIONS = Vocabulary(
         }
     ),
 )
+# The source codes of ITA's trade leads (`Lead.source`): the publishers ITA aggregated, each served today by ITA (an
+# ITA-compatible service) or by the live successors that declare it (`UpstreamSpec.lead_codes`).
+ITA_LEAD_SOURCES = Vocabulary(
+    "ITA lead source code(s)",
+    MappingProxyType(
+        {
+            "AUSTRALIA": "AusTender (Australian Government)",
+            "CANADA": "Canadian federal tenders (today CanadaBuys)",
+            "FBO": "US federal opportunities (FedBizOpps, today SAM.gov Contract Opportunities)",
+            "STATE": "US Department of State business opportunities",
+            "UK": "UK public contracts (today Contracts Finder and Find a Tender)",
+            "MCA": "Millennium Challenge Corporation",
+            "USTDA": "US Trade and Development Agency",
+        }
+    ),
+)
 _ALPHA2_OF_ALPHA3: Mapping[str, str] = MappingProxyType({alpha3: alpha2 for alpha2, alpha3, _ in _COUNTRY_ROWS})
 
 

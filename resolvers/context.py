@@ -7,7 +7,7 @@ every declared upstream, the configured ones serving a record kind, and each one
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 from gateway.errors import GatewayError
 from gateway.limits.metering import Metering
 from gateway.models import AwardFamily, Contract, SourceMetadata, Tender
+from gateway.settings import LeadsFrom
 from gateway.upstreams.breaker import BreakerState
 from gateway.upstreams.client import AwardFamilyClient, ContractClient, LeadClient, TenderAwardLinks, TenderClient
 from gateway.upstreams.deadline import Deadline
@@ -66,12 +67,17 @@ class RegisteredUpstream(Protocol):
 
 
 class QuotaCounting(Protocol):
-    async def remaining(self, upstream: str) -> int | None: ...
+    async def remaining(self, credential: str, *, consumer: str | None = None) -> int | None: ...
 
 
 class UpstreamRegistry(Protocol):
     @property
     def quota_guard(self) -> QuotaCounting | None: ...
+
+    @property
+    def leads_from(self) -> Mapping[str, LeadsFrom]:
+        """Who serves the leads of each ITA source code (`GATEWAY_LEADS_<CODE>_FROM`; a code absent: auto)."""
+        ...
 
     def all(self) -> tuple[RegisteredUpstream, ...]: ...
 
@@ -112,12 +118,13 @@ class RequestContext:
         return await self.upstreams.leads(upstream).lead_sources(deadline=self.deadline)
 
     async def quota_remaining(self, upstream: str) -> int | None:
-        """Calls left today on the credential `upstream` is called with (shared by every upstream that uses it)."""
+        """Calls left today to `upstream` on the credential it is called with: its share of the credential's quota
+        when it has one (samopps' API pulls), else what the shares leave (shared by the other upstreams using it)."""
         guard = self.upstreams.quota_guard
         found = self.upstreams.get(upstream)
         if guard is None or found is None or not found.configured or found.spec.credential is None:
             return None
-        return await guard.remaining(found.spec.credential.name)
+        return await guard.remaining(found.spec.credential.name, consumer=found.name)
 
     def report(self, error: GatewayError, path: Sequence[str | int]) -> None:
         self.reported.append(ReportedError(error, tuple(path)))

@@ -2,21 +2,25 @@
 
 Every list asks the configured upstreams that serve its record kind and can answer its filters (`source_selection`),
 concurrently, each from its own cursor position, and merges their pages by the kind's order (`merge`): a new upstream
-serving a kind joins its lists without a change here. A source whose client pages on its own keyset cursor
-(`KeysetTenderClient`, `KeysetContractClient`) is read after its own positions, so that paging across a refresh of
+serving a kind joins its lists without a change here. Leads are routed per ITA source code (`lead_routing`): ITA or
+the code's live successors. A source whose client pages on its own keyset cursor (`KeysetLeadClient`,
+`KeysetTenderClient`, `KeysetContractClient`) is read after its own positions, so that paging across a refresh of
 the source never repeats a record; every other source is read by offset.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from gateway.errors import BadUserInput
 from gateway.models import Contract, ContractQuery, KeysetPage, Lead, LeadQuery, Page, Tender, TenderQuery
-from gateway.upstreams.client import KeysetContractClient, KeysetTenderClient
+from gateway.upstreams.client import KeysetContractClient, KeysetLeadClient, KeysetTenderClient
 from gateway.upstreams.spec import RecordKind
 from resolvers.context import RequestContext
+from resolvers.dedup import contract_twins
+from resolvers.lead_routing import SkippedSource, route_leads
 from resolvers.merge import (
     Merged,
     Position,
@@ -76,17 +80,35 @@ def _source_page(page: KeysetPage[T]) -> SourcePage[T]:
     return SourcePage(page.items, page.positions, page.total, page.after is not None)
 
 
+@dataclass(frozen=True)
+class RoutedLeads:
+    """A page of merged leads, and the sources the query skipped (`lead_routing`)."""
+
+    merged: Merged[Lead]
+    skipped: tuple[SkippedSource, ...]
+
+
 async def merged_leads(
     context: RequestContext, query: LeadQuery, *, positions: dict[str, Position], limit: int
-) -> Merged[Lead]:
+) -> RoutedLeads:
+    """BAD_USER_INPUT before any upstream is asked when `query` names a source code nothing serves here."""
     upstreams, deadline = context.upstreams, context.deadline
+    route = route_leads(upstreams, query)
 
-    def search(name: str) -> Callable[[Position], Awaitable[Page[Lead] | SourcePage[Lead]]]:
+    def search(name: str, sent: LeadQuery) -> Callable[[Position], Awaitable[Page[Lead] | SourcePage[Lead]]]:
         client = upstreams.leads(name)
-        return paged(lambda offset: client.search_leads(query, limit=limit, offset=offset, deadline=deadline))
 
-    searches = {upstream.name: search(upstream.name) for upstream in sources_to_ask(upstreams, RecordKind.LEAD, query)}
-    return await merge_sources(searches, positions, limit, newest_publish_first)
+        def by_offset(offset: int) -> Awaitable[Page[Lead]]:
+            return client.search_leads(sent, limit=limit, offset=offset, deadline=deadline)
+
+        if isinstance(client, KeysetLeadClient):
+            keyset = client
+            return paged(by_offset, lambda after: keyset.leads_after(sent, limit=limit, after=after, deadline=deadline))
+        return paged(by_offset)
+
+    searches = {name: search(name, sent) for name, sent in route.queries.items()}
+    merged = await merge_sources(searches, positions, limit, newest_publish_first)
+    return RoutedLeads(merged, route.skipped)
 
 
 async def merged_tenders(
@@ -121,7 +143,8 @@ async def merged_contracts(
     limit: int,
     selection: frozenset[str],
 ) -> Merged[Contract]:
-    """Every source to be asked checks the query first: BAD_USER_INPUT before any upstream is asked."""
+    """Every source to be asked checks the query first: BAD_USER_INPUT before any upstream is asked. A contract a
+    preferred source's page holds too is passed over (`dedup.contract_twins`: SAM's record before its award notice)."""
     upstreams, deadline = context.upstreams, context.deadline
     check_contract_query(upstreams, query, limit=limit)
 
@@ -141,4 +164,4 @@ async def merged_contracts(
     searches = {
         upstream.name: search(upstream.name) for upstream in sources_to_ask(upstreams, RecordKind.CONTRACT, query)
     }
-    return await merge_sources(searches, positions, limit, newest_award_first)
+    return await merge_sources(searches, positions, limit, newest_award_first, contract_twins)

@@ -5,6 +5,10 @@ at a time, the head that comes first by the kind's order (ties: the source named
 positions after the last record taken never skips or repeats a record. A source failing leaves the others' records
 and its error; all failing raise the first error.
 
+Records may be passed over (`Twins`: another source fetched for the same page publishes them too, and is preferred):
+the merge moves past them as if taking them, without showing them, so the positions after the next record shown are
+past them too (and after the last record shown, the ones passed over that would come next).
+
 A position is an offset into the source's list (an int: the source answers a `Page`), or an opaque position the
 source made itself (a string, e.g. a keyset cursor that survives a refresh of the source: it answers a `SourcePage`
 with the position after each record). 0 is the start of any source.
@@ -15,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
 from gateway.errors import UpstreamError
@@ -26,6 +30,8 @@ SortKey = tuple[int, int]
 Order = Callable[[T], SortKey]  # the head with the smallest key is taken first
 Position = int | str  # an offset into a source's list, or a position the source made (see the module docstring)
 START: Position = 0
+# Given every source's page (keyed by upstream), the indexes of the records to pass over in each.
+Twins = Callable[[Mapping[str, "SourcePage[T]"]], Mapping[str, frozenset[int]]]
 
 
 def _dated(day: dt.date | None, *, newest_first: bool) -> SortKey:
@@ -89,23 +95,49 @@ class Merged(Generic[T]):
 
 
 def merge(
-    pages: Mapping[str, Page[T] | SourcePage[T]], positions: Mapping[str, Position], limit: int, order: Order[T]
+    pages: Mapping[str, Page[T] | SourcePage[T]],
+    positions: Mapping[str, Position],
+    limit: int,
+    order: Order[T],
+    passed_over: Mapping[str, frozenset[int]] | None = None,
 ) -> list[Taken[T]]:
-    """Up to `limit` records of `pages` (keyed by upstream, in tie-break order), each with its cursor positions."""
+    """Up to `limit` records of `pages` (keyed by upstream, in tie-break order), each with its cursor positions;
+    `passed_over`: per source, the indexes of records of its page not to show (see the module docstring)."""
+    return _merge(pages, positions, limit, order, passed_over or {})[0]
+
+
+def _merge(
+    pages: Mapping[str, Page[T] | SourcePage[T]],
+    positions: Mapping[str, Position],
+    limit: int,
+    order: Order[T],
+    passed_over: Mapping[str, frozenset[int]],
+) -> tuple[list[Taken[T]], dict[str, int]]:
+    """The records taken, and how many records of each page the merge moved past (taken or passed over)."""
     start = {**positions, **{source: positions.get(source, START) for source in pages}}
     read = {source: SourcePage.of(page, start[source]) for source, page in pages.items()}
     heads = dict.fromkeys(read, 0)
     position = dict(start)
     taken: list[Taken[T]] = []
-    while len(taken) < limit:
+
+    def next_source() -> str | None:
         waiting = [source for source, page in read.items() if heads[source] < len(page.items)]
-        if not waiting:
+        return min(waiting, key=lambda name: order(read[name].items[heads[name]]), default=None)  # first on ties
+
+    def passing(source: str) -> bool:
+        return heads[source] in passed_over.get(source, frozenset())
+
+    while (source := next_source()) is not None:
+        hidden = passing(source)
+        if len(taken) == limit and not hidden:
             break
-        source = min(waiting, key=lambda name: order(read[name].items[heads[name]]))  # min keeps the first on ties
         record, position[source] = read[source].items[heads[source]], read[source].after[heads[source]]
         heads[source] += 1
-        taken.append(Taken(source, record, dict(position)))
-    return taken
+        if not hidden:
+            taken.append(Taken(source, record, dict(position)))
+        elif taken:  # passed over right after the last record shown: behind its cursor too
+            taken[-1] = replace(taken[-1], positions=dict(position))
+    return taken, heads
 
 
 async def merge_sources(
@@ -113,8 +145,10 @@ async def merge_sources(
     positions: Mapping[str, Position],
     limit: int,
     order: Order[T],
+    twins: Twins[T] | None = None,
 ) -> Merged[T]:
-    """Ask every source concurrently (each called with its position), then merge their pages.
+    """Ask every source concurrently (each called with its position), then merge their pages, passing over the
+    records `twins` names (then `total` counts them: an upper bound).
 
     An `UpstreamError` of one source is returned in `failures` when another answered; any other exception, or every
     source failing, is raised.
@@ -134,15 +168,12 @@ async def merge_sources(
             pages[source] = SourcePage.of(result, start[source])
     if failures and not pages:
         raise failures[0]
-    taken = merge(pages, start, limit, order)
-    counted = dict.fromkeys(pages, 0)
-    for record in taken:
-        counted[record.source] += 1
+    taken, moved = _merge(pages, start, limit, order, twins(pages) if twins is not None else {})
     totals = [page.total for page in pages.values()]
     return Merged(
         taken=tuple(taken),
         positions=start,
-        has_next=any(counted[source] < len(page.items) or page.more for source, page in pages.items()),
+        has_next=any(moved[source] < len(page.items) or page.more for source, page in pages.items()),
         total=None if failures or None in totals else sum(total for total in totals if total is not None),
         failures=tuple(failures),
     )

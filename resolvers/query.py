@@ -26,7 +26,7 @@ from resolvers.selection import node_field_names, object_field_names
 from resolvers.sources import source_statuses
 from schema.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
 from schema.contracts import AwardFamilySummary, Contract, ContractFilter
-from schema.leads import Lead, LeadFilter
+from schema.leads import Lead, LeadConnection, LeadFilter, SkippedSource
 from schema.node import Node
 from schema.rate_limit import RateLimitStatus
 from schema.search import SearchConnection, SearchFilter, SearchKind
@@ -41,16 +41,23 @@ AFTER = "Cursor after which to continue (a `pageInfo.endCursor` or an edge's `cu
 
 
 @strawberry.type(
-    description="Public procurement data from ITA trade leads, Canadian tenders and contracts, and SAM.gov "
-    "contract awards. Fields whose upstream fails are null, with an error naming the upstream. An upstream this "
-    "gateway has not configured is never asked (`sources` shows which are)."
+    description="Public procurement data: trade leads (ITA and its live successors), Canadian, US and UK tenders and "
+    "contract awards (CanadaBuys, SAM.gov, Contracts Finder, Find a Tender, and the retired Canadian API). Fields "
+    "whose upstream fails are null, with an error naming the upstream. An upstream this gateway has not configured is "
+    "never asked (`sources` shows which are)."
 )
 class Query:
     @strawberry.field(
-        description="Trade leads from the ITA Trade Leads API (upstream `ita`), newest first, or by "
-        "relevance when `keywords` are given. Several upstreams serving leads are asked concurrently and merged "
-        "(each keeps its own order, the newer publish date of their heads comes next); if one fails, the others' "
-        "results come back with an error naming it."
+        description="Trade leads by ITA source code, newest first. Each code is served by ITA (upstream `ita`, an "
+        "ITA-compatible service) or by its live successors: CANADA by CanadaBuys (`canadabuys`, mirrored by the "
+        "gateway), FBO by SAM.gov Contract Opportunities (`samopps`, mirrored), UK by Contracts Finder and Find a "
+        "Tender (`contractsfinder`, `findatender`), as the setting GATEWAY_LEADS_<CODE>_FROM chooses (`auto`: the "
+        "successors when one is configured, else ITA). ITA is asked for its codes only (its `sources`), every "
+        "successor for its own, concurrently, and their leads merged in one order (the newer publish date first; "
+        "ITA ranks by relevance when `keywords` are given, and keeps its own order in the merge), each lead once "
+        "across pages. A source that cannot answer a filter given is not asked and is listed in `skippedSources`; "
+        "a code in `filter.sources` that nothing serves here is BAD_USER_INPUT. If one source fails, the others' "
+        "leads come back with an error naming it (`extensions.upstream`)."
     )
     async def leads(
         self,
@@ -58,17 +65,27 @@ class Query:
         filter: Annotated[LeadFilter | None, strawberry.argument(description=FILTER)] = None,
         first: Annotated[int | None, strawberry.argument(description=FIRST)] = DEFAULT_PAGE_SIZE,
         after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-    ) -> Connection[Lead] | None:
+    ) -> LeadConnection | None:
         limit = page_size(DEFAULT_PAGE_SIZE if first is None else first, MAX_PAGE_SIZE)
         positions = positions_after(info.context, RecordKind.LEAD, after)
         query = filter.to_query() if filter else LeadQuery()
-        merged = await merged_leads(info.context, query, positions=positions, limit=limit)
-        info.context.report_all(merged.failures, info.path.as_list())
-        return to_connection(merged, lambda upstream, lead: Lead.from_model(lead, upstream=upstream))
+        routed = await merged_leads(info.context, query, positions=positions, limit=limit)
+        info.context.report_all(routed.merged.failures, info.path.as_list())
+        page = to_connection(routed.merged, lambda upstream, lead: Lead.from_model(lead, upstream=upstream))
+        return LeadConnection(
+            edges=page.edges,
+            page_info=page.page_info,
+            total_count=page.total_count,
+            skipped_sources=[
+                SkippedSource.of(skip.source, skip.upstream, skip.reason.value, skip.criteria)
+                for skip in routed.skipped
+            ],
+        )
 
     @strawberry.field(
-        description="One trade lead by its global `id` (from the upstream the id names), or by ITA's own lead id "
-        "(upstream `ita`). The global id of another type is refused (BAD_USER_INPUT)."
+        description="One trade lead by its global `id`, from the upstream the id names (`ita`, or a successor: "
+        "`canadabuys`, `samopps`, `contractsfinder`, `findatender`), or by ITA's own lead id (upstream `ita`). The "
+        "global id of another type is refused (BAD_USER_INPUT)."
     )
     async def lead(
         self,
@@ -83,13 +100,15 @@ class Query:
         return await find_lead(info.context, decode_lead_id(id))
 
     @strawberry.field(
-        description="Canadian tender notices, closing soonest first: from CanadaBuys' open data (upstream "
+        description="Tender notices, closing soonest first: Canadian from CanadaBuys' open data (upstream "
         "`canadabuys`, mirrored by the gateway: every filter answered in its local index, a real `totalCount`, cursors "
-        "that never repeat a tender across its refreshes; MIRROR_NOT_READY before its first snapshot), and from the "
-        "retired Canadian API (upstream `canada`, at most 100 notices per filter) only when `filter.sources` names it "
-        "or CanadaBuys is not configured. Several upstreams serving tenders are asked concurrently and merged (each "
-        "keeps its own order, the sooner closing date of their heads comes next); if one fails, the others' results "
-        "come back with an error naming it."
+        "that never repeat a tender across its refreshes; MIRROR_NOT_READY before its first snapshot), US federal from "
+        "SAM.gov Contract Opportunities (`samopps`, mirrored) and UK from Contracts Finder and Find a Tender "
+        "(`contractsfinder`, `findatender`, mirrored, with their OCDS releases), each asked when it can answer the "
+        "filter given; the retired Canadian API (upstream `canada`, at most 100 notices per filter) only when "
+        "`filter.sources` names it or CanadaBuys is not configured. The sources are asked concurrently and merged "
+        "(each keeps its own order, the sooner closing date of their heads comes next); if one fails, the others' "
+        "results come back with an error naming it."
     )
     async def tenders(
         self,
@@ -106,7 +125,8 @@ class Query:
         return to_connection(merged, lambda upstream, tender: Tender.from_model(tender, upstream=upstream))
 
     @strawberry.field(
-        description="One tender notice by its global `id`, from the upstream the id names (`canadabuys` or `canada`)."
+        description="One tender notice by its global `id`, from the upstream the id names (`canadabuys`, `canada`, "
+        "`samopps`, `contractsfinder`, `findatender`)."
     )
     async def tender(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
@@ -114,11 +134,14 @@ class Query:
         return await find_tender(info.context, decode_id(id, "Tender"))
 
     @strawberry.field(
-        description="Contract awards from SAM.gov (US federal, upstream `sam`) and CanadaBuys award notices and "
-        "contract history (upstream `canadabuys`, mirrored by the gateway, latest award first), asked concurrently "
-        "and merged: each source keeps its own order and the newer award of the heads comes next. The retired "
-        "Canadian API (upstream `canada`, soonest expiry first) is asked only when `filter.sources` names it or "
-        "CanadaBuys is not configured. If one source fails, the others' results come back with an error naming it."
+        description="Contract awards from SAM.gov (US federal, upstream `sam`), CanadaBuys award notices and "
+        "contract history (upstream `canadabuys`, mirrored by the gateway, latest award first), SAM.gov award notices "
+        "(`samopps`, mirrored) and UK award releases (`contractsfinder`, `findatender`, mirrored, with their OCDS "
+        "releases), each asked when it can answer the filter given, concurrently, and merged: each source keeps its "
+        "own order and the newer award of the heads comes next. A SAM.gov award notice beside SAM's record of its "
+        "award in the same answer is not shown (SAM's record is). The retired Canadian API (upstream `canada`, "
+        "soonest expiry first) is asked only when `filter.sources` names it or CanadaBuys is not configured. If one "
+        "source fails, the others' results come back with an error naming it."
     )
     async def contracts(
         self,
@@ -141,7 +164,8 @@ class Query:
         return to_connection(merged, lambda upstream, contract: Contract.from_model(contract, upstream=upstream))
 
     @strawberry.field(
-        description="One contract by its global `id`, from the upstream the id names (`sam`, `canadabuys`, `canada`)."
+        description="One contract by its global `id`, from the upstream the id names (`sam`, `canadabuys`, `canada`, "
+        "`samopps`, `contractsfinder`, `findatender`)."
     )
     async def contract(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]

@@ -12,7 +12,7 @@ The selection narrows the kinds: when the results' fields are selected only thro
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Iterable, Sequence
 from typing import TypeAlias, cast
 
 import strawberry
@@ -22,7 +22,7 @@ from gateway import formats, models, vocabularies
 from gateway.cache.store import CacheStatus, current_report
 from gateway.errors import BadUserInput, UpstreamError, UpstreamQuotaExceeded
 from gateway.models import ContractQuery, LeadQuery, Page, TenderQuery
-from gateway.upstreams.client import KeysetContractClient, KeysetTenderClient
+from gateway.upstreams.client import KeysetContractClient, KeysetLeadClient, KeysetTenderClient
 from gateway.upstreams.spec import RecordKind
 from resolvers.context import RequestContext
 from resolvers.dedup import Record
@@ -209,11 +209,16 @@ async def resolve_search(
         name, query = source.upstream, source.query
         if isinstance(query, LeadQuery):
             leads = context.upstreams.leads(name)
-            by_offset = cast(
-                Callable[[int], Awaitable[Page[Record]]],
-                lambda offset: leads.search_leads(query, limit=limit, offset=offset, deadline=deadline),
+            keyset_leads = leads if isinstance(leads, KeysetLeadClient) else None
+            return cast(
+                Awaitable[Page[Record] | SourcePage[Record]],
+                paged(
+                    lambda offset: leads.search_leads(query, limit=limit, offset=offset, deadline=deadline),
+                    None
+                    if keyset_leads is None
+                    else lambda after: keyset_leads.leads_after(query, limit=limit, after=after, deadline=deadline),
+                )(position),
             )
-            return paged(by_offset)(position)
         if isinstance(query, TenderQuery):
             tenders = context.upstreams.tenders(name)
             keyset = tenders if isinstance(tenders, KeysetTenderClient) else None

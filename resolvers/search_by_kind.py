@@ -49,7 +49,8 @@ class SearchResults:
         if SearchKind.LEAD not in self.kinds:
             return None
         context = info.context
-        merged = await merged_leads(context, LeadQuery(keywords=self.keywords), positions={}, limit=self.first)
+        routed = await merged_leads(context, LeadQuery(keywords=self.keywords), positions={}, limit=self.first)
+        merged = routed.merged
         context.report_all(merged.failures, info.path.as_list())
         return [Lead.from_model(taken.record, upstream=taken.source) for taken in merged.taken]
 

@@ -19,6 +19,7 @@ from gateway.errors import BadUserInput
 from gateway.models import ContractQuery, DateRange, LeadQuery, TenderQuery, ValueRange
 from gateway.upstreams.spec import Query, RecordKind
 from resolvers.context import UpstreamRegistry
+from resolvers.lead_routing import LeadRoute, route_leads
 from resolvers.source_selection import asked_by_default
 
 SEARCH_KINDS = (RecordKind.LEAD, RecordKind.TENDER, RecordKind.CONTRACT)
@@ -26,7 +27,12 @@ MAX_KEYWORDS_CHARS = 200
 MAX_LIST_VALUES = 100
 # Upstreams whose every record is in one country (their records carry none): asked under `countries` only when that
 # country is among them. Any other tender or contract source cannot answer `countries`.
-COUNTRY_OF_UPSTREAM: Mapping[str, str] = {"canada": "CA", "canadabuys": "CA"}
+COUNTRY_OF_UPSTREAM: Mapping[str, str] = {
+    "canada": "CA",
+    "canadabuys": "CA",
+    "contractsfinder": "GB",
+    "findatender": "GB",
+}
 
 # Classification scheme -> per kind, the query field that filters on it.
 SCHEME_FIELDS: Mapping[str, Mapping[RecordKind, str]] = {
@@ -230,12 +236,17 @@ def _with_classifications(query: Query, kind: RecordKind, criteria: SearchCriter
 
 
 def plan_search(upstreams: UpstreamRegistry, criteria: SearchCriteria) -> SearchPlan:
-    """Every declared source of the searched kinds, in kind then catalog order (the order of ties in the merge)."""
+    """Every declared source of the searched kinds, in kind then catalog order (the order of ties in the merge).
+
+    Leads are routed per ITA source code (`lead_routing`): ITA is asked for the codes it serves (its `sources`), a
+    successor for its own. A successor's leads are its tender notices: when its tenders are asked, its leads are not.
+    """
     per_kind = kind_queries(criteria)
     sources: list[PlannedSource] = []
     for kind in SEARCH_KINDS:
         base, kind_reason = per_kind[kind]
         by_default = {upstream.name for upstream in asked_by_default(upstreams, kind)}
+        route = route_leads(upstreams, base) if isinstance(base, LeadQuery) else None
         for upstream in upstreams.all():
             if not upstream.spec.serves(kind):
                 continue
@@ -253,8 +264,29 @@ def plan_search(upstreams: UpstreamRegistry, criteria: SearchCriteria) -> Search
                 elif unanswerable := upstream.spec.unanswerable(kind, query):
                     reason = f"it cannot answer `{unanswerable[0]}`"
                     query = None
+                elif route is not None:
+                    query, reason = _routed(route, upstream.name, query)
             sources.append(PlannedSource(key, upstream.name, kind, query, reason))
-    return SearchPlan(criteria, tuple(sources))
+    return SearchPlan(criteria, _leads_shown_as_tenders(sources))
+
+
+def _routed(route: LeadRoute, upstream: str, query: Query) -> tuple[Query | None, str | None]:
+    """The lead query `upstream` is sent (its source codes), or why the routing does not ask it."""
+    routed = route.queries.get(upstream)
+    if routed is None:
+        return None, "the lead sources it serves are served by another upstream here (GATEWAY_LEADS_<CODE>_FROM)"
+    return (replace(query, sources=routed.sources) if isinstance(query, LeadQuery) else query), None
+
+
+def _leads_shown_as_tenders(sources: list[PlannedSource]) -> tuple[PlannedSource, ...]:
+    """The plan without the leads of a successor whose tenders are asked: they are the same notices."""
+    tenders_asked = {source.upstream for source in sources if source.kind is RecordKind.TENDER and source.asked}
+    return tuple(
+        replace(source, query=None, reason="its leads are its tender notices, searched as tenders")
+        if source.kind is RecordKind.LEAD and source.asked and source.upstream in tenders_asked
+        else source
+        for source in sources
+    )
 
 
 def _reason_not_to_ask(name: str, configured: bool, kind: RecordKind, criteria: SearchCriteria) -> str | None:

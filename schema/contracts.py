@@ -1,5 +1,6 @@
 """Contracts: SAM.gov contract awards (upstream `sam`), CanadaBuys award notices and contract history (upstream
-`canadabuys`) and the retired Canadian contract-history API (upstream `canada`)."""
+`canadabuys`), the retired Canadian contract-history API (upstream `canada`), SAM.gov award notices (`samopps`) and UK
+award releases (`contractsfinder`, `findatender`, with their OCDS releases)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from enum import Enum
 from typing import Protocol
 
 import strawberry
+from strawberry.scalars import JSON
 
 from gateway import formats, models
 from schema.common import (
@@ -23,13 +25,15 @@ from schema.common import (
 )
 from schema.node import Node, to_global_id
 from schema.notices import PROCUREMENT_CATEGORY, NoticeDetails, filter_texts
-from schema.tenders import Tender
+from schema.tenders import OCDS_DESCRIPTION, OCID_DESCRIPTION, Tender, decoded_ocds
 
 ContractSource = models.ContractSource
 strawberry.enum(
     ContractSource,
-    description="Where a contract record comes from: SAM (US federal), CANADABUYS (CanadaBuys award notices and "
-    "contract history) or CANADA (the retired Canadian contract-history API).",
+    description="Where a contract record comes from: SAM (SAM.gov Contract Awards, US federal), CANADABUYS "
+    "(CanadaBuys award notices and contract history), CANADA (the retired Canadian contract-history API), SAMOPPS "
+    "(award notices of SAM.gov Contract Opportunities), CONTRACTSFINDER and FINDATENDER (award releases of the UK's "
+    "Contracts Finder and Find a Tender, OCDS). The value, lower-cased, is the upstream's name.",
 )
 
 
@@ -143,10 +147,13 @@ class Supplier:
 
 
 @strawberry.type(
-    description="A contract award: a SAM.gov transaction (US federal) or a Canadian contract-history record."
+    description="A contract award: a SAM.gov transaction or award notice (US federal), a Canadian award notice or "
+    "contract-history record, or a UK award release. Fields a source does not publish are null or empty."
 )
 class Contract(Node):
-    source: ContractSource = strawberry.field(description="SAM or CANADA.")
+    source: ContractSource = strawberry.field(
+        description="Where the record comes from: SAM, CANADABUYS, CANADA, SAMOPPS, CONTRACTSFINDER or FINDATENDER."
+    )
     piid: str = strawberry.field(description="SAM PIID, or the Canadian contract number.")
     modification_number: str | None = strawberry.field(description="SAM modification number ('0' = base award).")
     referenced_idv_piid: str | None = strawberry.field(description="PIID of the IDV this order is placed under.")
@@ -166,8 +173,13 @@ class Contract(Node):
     set_aside: CodeName | None = strawberry.field(description="Type of set-aside (SAM).")
     place_of_performance: Country | None = strawberry.field(description="Principal place of performance (SAM).")
     last_modified: dt.datetime | None = strawberry.field(description="When SAM last changed the record (UTC).")
+    ocid: str | None = strawberry.field(description=OCID_DESCRIPTION)
     _model: strawberry.Private[models.Contract]
     _upstream: strawberry.Private[str]
+
+    @strawberry.field(description=OCDS_DESCRIPTION)
+    def ocds(self) -> JSON | None:
+        return decoded_ocds(self._model.ocds)
 
     @strawberry.field(description="What was bought: SAM's description of requirement; Canada's GSIN description.")
     def title(self, language: LanguageArgument = Language.EN) -> str | None:
@@ -178,8 +190,9 @@ class Contract(Node):
         return self._model.url.in_language(language) if self._model.url else None
 
     @strawberry.field(
-        description="SAM's award-family summary of this PIID, asked of the contract's own upstream once per PIID "
-        "per request; null when that upstream has no award families (Canada)."
+        description="SAM's award-family summary of this PIID (its `piidAggregation`), asked of the contract's own "
+        "upstream once per PIID per request; null when that upstream has no award families (every source but `sam`: "
+        "an award notice of `samopps` counts nothing in it)."
     )
     async def award_family(self, info: strawberry.Info[AwardFamilyLoading, None]) -> AwardFamilySummary | None:
         family = await info.context.load_award_family(self.piid, self.referenced_idv_piid, upstream=self._upstream)
@@ -225,6 +238,7 @@ class Contract(Node):
             set_aside=CodeName.from_model(contract.set_aside),
             place_of_performance=Country.from_model(contract.place_of_performance),
             last_modified=contract.last_modified,
+            ocid=contract.ocid,
             _model=contract,
             _upstream=upstream,
         )
@@ -242,19 +256,26 @@ class AwardOrIdv(Enum):
     "(its contract number), GSINs, UNSPSCs, agency and supplier names, award dates, values (the contract's total), "
     "notice types, procurement categories and trade agreements, all in its local index; Canada answers keywords, "
     "`piid`, GSINs, agency and supplier names, award dates and values (the gateway applies all but keywords and "
-    "GSINs itself). So a SAM-only filter (NAICS, PSC, UEI, agency code, fiscal year, award or IDV, place of "
-    "performance) skips the Canadian sources and `gsins` skips SAM."
+    "GSINs itself); SAM.gov award notices (`samopps`) answer keywords, `piid` (the award number), NAICS, PSC, agency "
+    "and supplier names, UEIs, award dates, values and place of performance; Contracts Finder and Find a Tender "
+    "answer keywords, `piid` (the award or contract id), agency and supplier names, award dates and values. So a "
+    "US-only filter (NAICS, PSC, UEI, place of performance) skips the Canadian and UK sources, a SAM-only one (agency "
+    "code, fiscal year, award or IDV, modification, referenced IDV) every source but SAM, and a Canadian-only one "
+    "(`gsins`, `unspscs`, notice types, procurement categories, trade agreements) the US and UK sources."
 )
 class ContractFilter:
     sources: list[ContractSource] | None = strawberry.field(
         default=None,
-        description="Sources to ask, in this order on ties; a source not listed is not asked. Default: every "
-        "configured source but a retired one whose successor is configured (SAM and CANADABUYS; CANADA, which "
-        "served the same Canadian contracts, then only when listed), SAM first on ties.",
+        description="Sources to ask, in this order on ties; a source not listed is not asked (SAM, CANADA, "
+        "CANADABUYS, SAMOPPS, CONTRACTSFINDER, FINDATENDER). Default: every configured source that can answer the "
+        "filters given but a retired one whose successor is configured (CANADA, which served the same Canadian "
+        "contracts as CANADABUYS, then only when listed), in that order on ties.",
     )
     keywords: str | None = strawberry.field(default=None, description="Free text (SAM `q`; Canada keywords).")
     piid: str | None = strawberry.field(
-        default=None, description="Exact PIID (SAM) or contract number (Canada, case-insensitive)."
+        default=None,
+        description="Exact PIID (SAM; the award number of SAM.gov award notices), contract number (Canada, "
+        "case-insensitive), or award or contract id (UK sources).",
     )
     naics: list[str] | None = strawberry.field(default=None, description="NAICS codes, any of them (SAM), at most 100.")
     product_or_service: list[str] | None = strawberry.field(

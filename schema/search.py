@@ -17,12 +17,20 @@ from schema.tenders import Tender
 
 @strawberry.enum(description="A kind of result that `search` looks for, each from its own upstream(s).")
 class SearchKind(Enum):
-    LEAD = strawberry.enum_value("LEAD", description="Trade leads (upstream `ita`).")
+    LEAD = strawberry.enum_value(
+        "LEAD",
+        description="Trade leads by ITA source code: from ITA (upstream `ita`) or its live successors, as `leads` "
+        "routes them (a successor's leads are its tender notices: searched as tenders when tenders are searched).",
+    )
     TENDER = strawberry.enum_value(
-        "TENDER", description="Canadian tender notices (upstream `canadabuys`, or the retired `canada`)."
+        "TENDER",
+        description="Tender notices (upstreams `canadabuys`, or the retired `canada`; `samopps`, `contractsfinder`, "
+        "`findatender`).",
     )
     CONTRACT = strawberry.enum_value(
-        "CONTRACT", description="Contract awards (upstreams `sam` and `canadabuys` or `canada`, asked concurrently)."
+        "CONTRACT",
+        description="Contract awards (upstreams `sam`, `canadabuys` or `canada`, `samopps`, `contractsfinder`, "
+        "`findatender`, asked concurrently).",
     )
 
 
@@ -54,12 +62,15 @@ class ClassificationInput:
 class SearchFilter:
     kinds: list[SearchKind] | None = strawberry.field(default=None, description="Kinds to search (default: all).")
     sources: list[str] | None = strawberry.field(
-        default=None, description="Upstream names to ask (e.g. ita, canada, sam; default: every configured one)."
+        default=None,
+        description="Upstream names to ask (e.g. ita, canadabuys, sam, samopps, contractsfinder; default: every "
+        "configured one).",
     )
     countries: list[str] | None = strawberry.field(
         default=None,
         description="ISO 3166-1 alpha-2 codes, any of them: a lead's country; Canadian tenders and contracts are in "
-        "CA; SAM contracts cannot be filtered by country (not asked).",
+        "CA, UK ones (Contracts Finder, Find a Tender) in GB; SAM's tenders and contracts cannot be filtered by "
+        "country (not asked).",
     )
     regions: list[str] | None = strawberry.field(
         default=None,

@@ -106,9 +106,10 @@ class SourceStatus:
     _serves_leads: strawberry.Private[bool]
 
     @strawberry.field(
-        description="Calls left today (UTC day, across all gateway replicas) on the gateway's own key, when the "
-        "upstream has a daily quota (SAM); null otherwise, when not configured, or when the quota counter is "
-        "unreachable."
+        description="Calls left today (UTC day, across all gateway replicas) to this upstream on the gateway's own "
+        "key, when the key has a daily quota (SAM); null otherwise, when not configured, or when the quota counter is "
+        "unreachable. Upstreams sharing a key share its quota, but for a share reserved for one of them: while the "
+        "SAM opportunities API pulls run, `samopps` shows what is left of their share and `sam` of the rest."
     )
     async def quota_remaining(self, info: strawberry.Info[QuotaReading, None]) -> int | None:
         return await info.context.quota_remaining(self.name)

@@ -1,4 +1,5 @@
-"""Canadian tender notices (upstreams `canadabuys` and, retired, `canada`), bilingual."""
+"""Tender notices: Canadian (upstreams `canadabuys` and, retired, `canada`, bilingual), US federal (`samopps`) and UK
+(`contractsfinder`, `findatender`, with their OCDS releases)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import datetime as dt
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Protocol
 
+import orjson
 import strawberry
+from strawberry.scalars import JSON
 
 from gateway import formats, models
 from schema.common import DateRangeInput, Language, LanguageArgument, date_range
@@ -27,21 +30,44 @@ class AwardLinking(Protocol):
 
 
 @strawberry.enum(
-    description="Where tender notices come from: CANADABUYS (the CanadaBuys open-data files, mirrored by the gateway) "
-    "or CANADA (the retired Canadian procurement API, or a compatible service in its place)."
+    description="Where tender notices come from: CANADABUYS (the CanadaBuys open-data files, mirrored by the gateway), "
+    "CANADA (the retired Canadian procurement API, or a compatible service in its place), SAMOPPS (SAM.gov Contract "
+    "Opportunities, mirrored by the gateway), CONTRACTSFINDER and FINDATENDER (the UK's Contracts Finder and Find a "
+    "Tender, OCDS). The value, lower-cased, is the upstream's name."
 )
 class TenderSource(Enum):
     CANADA = "CANADA"
     CANADABUYS = "CANADABUYS"
+    SAMOPPS = "SAMOPPS"
+    CONTRACTSFINDER = "CONTRACTSFINDER"
+    FINDATENDER = "FINDATENDER"
 
     @property
     def upstream(self) -> str:
         return self.value.lower()
 
 
+OCID_DESCRIPTION = (
+    "The OCDS contracting-process id (`ocid`) of the record; null for sources without OCDS data (CanadaBuys, the "
+    "Canadian API, SAM.gov)."
+)
+OCDS_DESCRIPTION = (
+    "The compiled OCDS 1.1 release of the contracting process (the publisher's releases of its `ocid` merged with "
+    "ocdsmerge under the OCDS 1.1.5 release schema shipped with the gateway), as JSON: hand it to OCDS tooling as is. "
+    "Null for sources without OCDS data (CanadaBuys, the Canadian API, SAM.gov)."
+)
+
+
+def decoded_ocds(text: str | None) -> JSON | None:
+    """The compiled release a model holds as compact JSON text, as a JSON value (None when it holds none)."""
+    return None if text is None else orjson.loads(text)
+
+
 @strawberry.type(
-    description="A Canadian federal tender notice: from CanadaBuys' open data (upstream `canadabuys`) or the retired "
-    "Canadian procurement API (upstream `canada`)."
+    description="A tender notice: Canadian federal from CanadaBuys' open data (upstream `canadabuys`) or the retired "
+    "Canadian procurement API (upstream `canada`), US federal from SAM.gov Contract Opportunities (`samopps`), UK from "
+    "Contracts Finder (`contractsfinder`) or Find a Tender (`findatender`). Fields a source does not publish are null "
+    "or empty."
 )
 class Tender(Node):
     reference: str = strawberry.field(description="The tender's reference number, e.g. 'PW-$$FE-176-68065'.")
@@ -58,8 +84,13 @@ class Tender(Node):
         "setting GATEWAY_MIRROR_CLOSING_TIME_OFFSET) and stores them in UTC, so a 14:00 closing is 19:00Z. Null when "
         "the source gives a day only (upstream `canada`)."
     )
+    ocid: str | None = strawberry.field(description=OCID_DESCRIPTION)
     _model: strawberry.Private[models.Tender]
     _upstream: strawberry.Private[str]
+
+    @strawberry.field(description=OCDS_DESCRIPTION)
+    def ocds(self) -> JSON | None:
+        return decoded_ocds(self._model.ocds)
 
     @strawberry.field(description="Title of the notice.")
     def title(self, language: LanguageArgument = Language.EN) -> str | None:
@@ -105,6 +136,7 @@ class Tender(Node):
             opportunity_regions=list(tender.opportunity_regions),
             closing_date=tender.closing_date,
             closing_at=tender.closing_at,
+            ocid=tender.ocid,
             _model=tender,
             _upstream=upstream,
         )
@@ -113,19 +145,22 @@ class Tender(Node):
 @strawberry.input(
     description="Filters for `tenders`: OR within a list, AND across filters. A source is asked only when it can "
     "answer every filter given: CanadaBuys answers them all (in its local index); the retired `canada` API answers "
-    "keywords, GSINs, regions and closing dates."
+    "keywords, GSINs, regions and closing dates; SAM.gov Contract Opportunities (`samopps`) keywords, buyer, notice "
+    "types and closing dates; Contracts Finder and Find a Tender keywords, buyer and closing dates. So a Canadian-only "
+    "filter (GSINs, UNSPSCs, regions, procurement categories, trade agreements) asks only the Canadian sources."
 )
 class TenderFilter:
     sources: list[TenderSource] | None = strawberry.field(
         default=None,
-        description="Sources to ask, in this order on ties. Default: every configured source but a retired one "
-        "whose successor is configured, i.e. CANADABUYS when it is configured (CANADA, which served the same "
-        "notices, is then asked only when listed here).",
+        description="Sources to ask, in this order on ties: CANADABUYS, CANADA, SAMOPPS, CONTRACTSFINDER, "
+        "FINDATENDER. Default: every configured source that can answer the filters given but a retired one whose "
+        "successor is configured (CANADA, which served the same notices as CANADABUYS, is then asked only when "
+        "listed here).",
     )
     keywords: list[str] | None = strawberry.field(
         default=None,
-        description="Words in the English or French title, description or buyer, any of the keywords (every word "
-        "of one keyword must appear; accents and case are ignored).",
+        description="Words in the title, description or buyer (English or French for Canadian notices), any of the "
+        "keywords (every word of one keyword must appear; accents and case are ignored).",
     )
     gsins: list[str] | None = strawberry.field(
         default=None, description="GSIN prefixes, any of them (e.g. 'N76' matches N7610)."
@@ -134,12 +169,14 @@ class TenderFilter:
         default=None, description="UNSPSC prefixes, any of them (e.g. '4323' matches 43232300); CanadaBuys only."
     )
     buyer: str | None = strawberry.field(
-        default=None, description="A part of the buying organisation's name, English or French; CanadaBuys only."
+        default=None,
+        description="A part of the buying organisation's name (English or French for CanadaBuys; SAM.gov: a part "
+        "of its organisation path; the UK sources); not the retired `canada` API.",
     )
     notice_types: list[str] | None = strawberry.field(
         default=None,
-        description="Notice types, any of them, as published in English or French (e.g. 'Request for Proposal'), "
-        "without case; CanadaBuys only.",
+        description="Notice types, any of them, as published (CanadaBuys, in English or French: e.g. 'Request for "
+        "Proposal'; SAM.gov: e.g. 'Solicitation', 'Sources Sought'), without case; CanadaBuys and SAM.gov only.",
     )
     procurement_categories: list[str] | None = strawberry.field(
         default=None, description="Procurement categories, any of them: CNST, GD, SRV, SRVTGD; CanadaBuys only."

@@ -97,6 +97,11 @@ for variable in $URL_VARIABLES; do
   export "$variable=$SANDBOX_URL"
 done
 
+# The UK mirrors read the imitations' history in 30-day update windows (the live services want shorter ones), so that
+# their first refresh is done in seconds at the publishers' own pace (Find a Tender: about 12 requests in 2 minutes).
+export GATEWAY_CONTRACTSFINDER_WINDOW_S="${GATEWAY_CONTRACTSFINDER_WINDOW_S:-2592000}"
+export GATEWAY_FINDATENDER_WINDOW_S="${GATEWAY_FINDATENDER_WINDOW_S:-2592000}"
+
 # Dev only (refused in the prod profile): GraphiQL pre-fills the demo key in its Headers tab, and browser apps on local
 # development servers (any port of localhost or 127.0.0.1) may call the gateway (CORS).
 GATEWAY_GRAPHIQL_DEMO_KEY="$DEMO_KEY" \
@@ -113,8 +118,9 @@ pids+=("$gateway_pid")
 wait_until_answers gateway "$gateway_pid" "$GATEWAY_LOG" "http://127.0.0.1:${GATEWAY_PORT}/healthz"
 kill -0 "$sandbox_pid" 2>/dev/null || { log_tail "$SANDBOX_LOG"; fail "the sandbox (pid $sandbox_pid) exited"; }
 
-# The CanadaBuys mirror serves once its first snapshot is built from the sandbox's feeds (seconds; until then
-# `tenders` answers MIRROR_NOT_READY): wait for it, so the first query of the demo has data.
+# The mirrors (CanadaBuys, SAM.gov opportunities, Contracts Finder, Find a Tender) serve once their first snapshot is
+# built from the sandbox's feeds (seconds; until then their fields answer MIRROR_NOT_READY): wait for them, so the
+# first query of the demo has data.
 MIRROR_STATE=$("$PY" - "http://127.0.0.1:${GATEWAY_PORT}/graphql" "$DEMO_KEY" "$START_TIMEOUT_S" <<'PYTHON'
 import json, sys, time, urllib.request
 url, key, timeout_s = sys.argv[1], sys.argv[2], float(sys.argv[3])
@@ -137,10 +143,14 @@ PYTHON
 
 cat <<MSG
 
-  Sandbox upstreams : ${SANDBOX_URL}  (ITA, Canada, SAM imitations and the CanadaBuys feeds under /opendata/pub/;
-                      control API at ${SANDBOX_URL}_sandbox/stats)
-  CanadaBuys mirror : ${MIRROR_STATE} (tenders and contracts come from the mirrored feeds; the retired Canada API
-                      only when a query names it, e.g. tenders(filter: {sources: [CANADA]}))
+  Sandbox upstreams : ${SANDBOX_URL}  (imitations of ITA, the Canadian API, SAM.gov Contract Awards and Contract
+                      Opportunities, CanadaBuys' feeds, Contracts Finder and Find a Tender; control API at
+                      ${SANDBOX_URL}_sandbox/stats)
+  Mirrors           : ${MIRROR_STATE} (CanadaBuys, SAM.gov opportunities and the UK sources are answered from the
+                      mirrored feeds; the retired Canada API only when a query names it, e.g.
+                      tenders(filter: {sources: [CANADA]}))
+  Leads             : CANADA, FBO and UK from ITA's live successors (canadabuys, samopps, contractsfinder and
+                      findatender), AUSTRALIA, STATE, MCA and USTDA from the ITA imitation (GATEWAY_LEADS_<CODE>_FROM)
   Explorer          : http://127.0.0.1:${GATEWAY_PORT}/  (search every source without writing GraphQL)
   GraphiQL          : http://127.0.0.1:${GATEWAY_PORT}/graphql  (the demo key is pre-filled in Headers)
   GraphQL endpoint  : POST http://127.0.0.1:${GATEWAY_PORT}/graphql

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 from gateway.upstreams.canada.spec import SPEC as CANADA
 from gateway.upstreams.canadabuys.spec import SPEC as CANADABUYS
+from gateway.upstreams.contractsfinder.spec import SPEC as CONTRACTSFINDER
+from gateway.upstreams.findatender.spec import SPEC as FINDATENDER
 from gateway.upstreams.ita.spec import SPEC as ITA
 from gateway.upstreams.sam.spec import SPEC as SAM
+from gateway.upstreams.samopps.spec import SPEC as SAMOPPS
 from gateway.upstreams.spec import UpstreamSpec
 
-SPECS: tuple[UpstreamSpec, ...] = (ITA, CANADA, SAM, CANADABUYS)
+SPECS: tuple[UpstreamSpec, ...] = (ITA, CANADA, SAM, CANADABUYS, SAMOPPS, CONTRACTSFINDER, FINDATENDER)

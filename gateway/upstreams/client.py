@@ -94,6 +94,16 @@ class KeysetContractClient(Protocol):
 
 
 @runtime_checkable
+class KeysetLeadClient(Protocol):
+    """Leads paged on an opaque keyset cursor, newest publication first (the order `leads` merges in), as
+    `KeysetTenderClient` pages tenders: paging across a refresh of a mirror never repeats a lead."""
+
+    async def leads_after(
+        self, query: LeadQuery, *, limit: int, after: str | None, deadline: Deadline
+    ) -> KeysetPage[Lead]: ...
+
+
+@runtime_checkable
 class TenderAwardLinks(Protocol):
     """A source whose tenders and contract awards name each other (CanadaBuys: the solicitation number)."""
 

@@ -20,16 +20,16 @@ import importlib.metadata
 import inspect
 import logging
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import cast
 
 from gateway.cache.store import ResponseCache
 from gateway.limits.quota import QuotaGuard
 from gateway.redis import redis_client
-from gateway.settings import Settings, UpstreamSettings, parse_utc_offset
+from gateway.settings import LeadsFrom, Settings, UpstreamSettings, parse_utc_offset
 from gateway.upstreams._http import Credentials, UpstreamHttp, open_session
 from gateway.upstreams.client import (
     PROTOCOL_OF_KIND,
@@ -39,8 +39,7 @@ from gateway.upstreams.client import (
     TenderClient,
 )
 from gateway.upstreams.fetch import UpstreamFetch
-from gateway.upstreams.mirror.mirror import Mirror
-from gateway.upstreams.mirror.opening import MirrorOpener, MirrorSettings
+from gateway.upstreams.mirror.opening import MirrorOpener, MirrorSettings, OpenedMirror
 from gateway.upstreams.mirror.redis_lock import RedisRefreshLock
 from gateway.upstreams.mirror.schedule import RefreshLock, RefreshScheduler, start_following, start_refreshing
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
@@ -59,7 +58,7 @@ class Upstream:
     settings: UpstreamSettings
     client: object | None  # None when not configured; else implements the protocols of spec.kinds
     http: UpstreamHttp | None  # the transport: .breaker (state, last_success, last_failure), .pause_remaining_s()
-    mirror: Mirror | None = None  # a configured mirror's index and its feeds' statuses (then `http` is None)
+    mirror: OpenedMirror | None = None  # a configured mirror's index and its feeds' statuses (then `http` is None)
 
     @property
     def name(self) -> str:
@@ -73,12 +72,20 @@ class Upstream:
 class Upstreams:
     """Every declared upstream in catalog order, and the clients of the configured ones, typed by record kind."""
 
-    def __init__(self, upstreams: Iterable[Upstream], *, quota_guard: QuotaGuard | None = None) -> None:
+    def __init__(
+        self,
+        upstreams: Iterable[Upstream],
+        *,
+        quota_guard: QuotaGuard | None = None,
+        leads_from: Mapping[str, LeadsFrom] | None = None,
+    ) -> None:
+        """`leads_from`: who serves the leads of each ITA source code (`Settings.leads_from`; absent: auto)."""
         self._all = tuple(upstreams)
         self._by_name = {upstream.name: upstream for upstream in self._all}
         if len(self._by_name) != len(self._all):
             raise ValueError("two upstreams share a name")
         self.quota_guard = quota_guard  # the gateway's own daily quotas per credential (`sources.quotaRemaining`)
+        self.leads_from: Mapping[str, LeadsFrom] = dict(leads_from or {})
         self._serving = {
             kind: tuple(u for u in self._all if u.configured and u.spec.serves(kind)) for kind in RecordKind
         }
@@ -179,9 +186,10 @@ def credentials_for(spec: UpstreamSpec, settings: Settings) -> Credentials | Non
     return Credentials(headers=sent, name=credential.name)
 
 
-def mirror_settings(settings: Settings, url: str, *, writer: bool) -> MirrorSettings:
+def mirror_settings(settings: Settings, url: str, *, writer: bool, upstream: str = "") -> MirrorSettings:
     """A mirror's settings, from the `mirror_*` settings and its upstream's URL; `writer`: this process refreshes
-    it (else it follows the directory another process refreshes)."""
+    it (else it follows the directory another process refreshes); `upstream`: whose own settings (`<upstream>_*`)
+    its opener is given."""
     try:
         version = importlib.metadata.version(PRODUCT)
     except importlib.metadata.PackageNotFoundError:
@@ -199,6 +207,8 @@ def mirror_settings(settings: Settings, url: str, *, writer: bool) -> MirrorSett
         query_threads=settings.mirror_query_threads,
         writer=writer,
         local_time_offset=parse_utc_offset(settings.mirror_closing_time_offset),
+        own=settings.upstream_options(upstream) if upstream else {},
+        gateway_settings=settings,
     )
 
 
@@ -213,14 +223,14 @@ def refresh_lock(settings: Settings, stack: AsyncExitStack, mirror: str) -> Refr
     )
 
 
-async def open_mirrors(settings: Settings, stack: AsyncExitStack, *, writer: bool) -> dict[str, Mirror]:
+async def open_mirrors(settings: Settings, stack: AsyncExitStack, *, writer: bool) -> dict[str, OpenedMirror]:
     """The mirror of every configured mirror upstream, open (closed by `stack`), by upstream name; for the
     `python -m gateway mirror` commands. Raises MirrorDirectoryBusy when `writer` and another process writes one."""
-    mirrors: dict[str, Mirror] = {}
+    mirrors: dict[str, OpenedMirror] = {}
     for spec in settings.specs:
         opener, url = mirror_opener(spec), settings.upstream(spec.name).url
         if opener is not None and url:
-            mirrors[spec.name] = await opener(mirror_settings(settings, url, writer=writer), stack)
+            mirrors[spec.name] = await opener(mirror_settings(settings, url, writer=writer, upstream=spec.name), stack)
     return mirrors
 
 
@@ -231,12 +241,14 @@ async def _open_mirror_upstream(
     stack: AsyncExitStack,
     *,
     cls: type,
+    quota_guard: QuotaGuard | None = None,
 ) -> Upstream:
     upstream_settings = settings.upstream(spec.name)
     refreshing = settings.mirror_refresh_in_process
     if refreshing and not settings.mirror_contact:
         _log.warning("%s: set GATEWAY_MIRROR_CONTACT: the files' publisher is told who downloads them", spec.name)
-    mirror = await opener(mirror_settings(settings, upstream_settings.url, writer=refreshing), stack)
+    opened = mirror_settings(settings, upstream_settings.url, writer=refreshing, upstream=spec.name)
+    mirror = await opener(replace(opened, quota_guard=quota_guard), stack)
     if refreshing:
         start_refreshing(RefreshScheduler(mirror, lock=refresh_lock(settings, stack, spec.name)), stack)
     else:
@@ -264,7 +276,11 @@ async def open_upstreams(
             continue
         opener = openers[spec.name]
         if opener is not None:
-            upstreams.append(await _open_mirror_upstream(spec, opener, settings, stack, cls=classes[spec.name]))
+            upstreams.append(
+                await _open_mirror_upstream(
+                    spec, opener, settings, stack, cls=classes[spec.name], quota_guard=quota_guard
+                )
+            )
             continue
         session = await stack.enter_async_context(open_session(settings))
         http = UpstreamHttp(
@@ -277,4 +293,4 @@ async def open_upstreams(
         )
         fetch = UpstreamFetch.from_settings(spec, http, cache, settings)
         upstreams.append(Upstream(spec, upstream_settings, classes[spec.name](spec, fetch), http))
-    return Upstreams(upstreams, quota_guard=quota_guard)
+    return Upstreams(upstreams, quota_guard=quota_guard, leads_from=settings.leads_from())

@@ -80,6 +80,8 @@ class UpstreamSpec:
     retired: bool = False  # the public service is gone; kept for any compatible service
     mirror: str | None = None  # "package.module:function" opening the mirror of a source of files; None: an API
     succeeds: frozenset[str] = frozenset()  # retired upstreams whose records this one serves today
+    # ITA lead source codes (`LeadQuery.sources`) whose leads this upstream serves today, as their successor
+    lead_codes: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -88,6 +90,8 @@ class UpstreamSpec:
             raise ValueError(f"upstream {self.name}: criteria and TTLs must cover exactly its kinds")
         if ":" not in self.client:
             raise ValueError(f"upstream {self.name}: client must be 'package.module:Class'")
+        if self.lead_codes and RecordKind.LEAD not in self.kinds:
+            raise ValueError(f"upstream {self.name}: lead_codes needs the lead kind")
         if self.mirror is not None and ":" not in self.mirror:
             raise ValueError(f"upstream {self.name}: mirror must be 'package.module:function'")
 

@@ -289,6 +289,9 @@ async def test_the_daily_sam_quota_lets_exactly_its_calls_through_then_refuses_u
         "canada": None,
         "sam": 0,
         "canadabuys": None,
+        "samopps": None,  # a mirror upstream, not configured here
+        "contractsfinder": None,
+        "findatender": None,
     }
 
 

@@ -45,5 +45,7 @@ async def test_a_query_registered_through_one_replica_runs_by_hash_on_another(
 
     served = await second.post("/graphql", json={"extensions": BY_HASH}, headers=HEADERS)
     assert served.status_code == 200
-    assert served.json() == registered.json()
+    # The same data; the budget's reset time may differ by the second the two requests straddle.
+    assert served.json()["data"] == registered.json()["data"]
+    assert served.json()["extensions"]["cost"]["requested"] == registered.json()["extensions"]["cost"]["requested"]
     assert [source["name"] for source in served.json()["data"]["sources"]] == [spec.name for spec in SPECS]

@@ -78,9 +78,10 @@ async def paging_gateway(
     Canadian tenders and contracts); else the gateway of `search_gateway`."""
     if not request.param:
         return await start_gateway()
-    gateway = await start_gateway(
-        upstreams=default_upstreams(SPECS, sandbox.base_url), mirror_data_dir=str(tmp_path / "mirrors")
-    )
+    paged = {"ita", "canada", "sam", "canadabuys"}  # the other mirrors are tests/e2e/test_successor_leads.py's
+    upstreams = default_upstreams(SPECS, sandbox.base_url)
+    upstreams |= {name: default_upstreams(SPECS)[name] for name in upstreams if name not in paged}
+    gateway = await start_gateway(upstreams=upstreams, mirror_data_dir=str(tmp_path / "mirrors"))
     await mirror_ready(gateway)
     return gateway
 

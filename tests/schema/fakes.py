@@ -18,6 +18,7 @@ from gateway.models import (
     Contract,
     ContractQuery,
     ContractSource,
+    KeysetPage,
     Lead,
     LeadQuery,
     LocalizedText,
@@ -27,6 +28,7 @@ from gateway.models import (
     Tender,
     TenderQuery,
 )
+from gateway.settings import LeadsFrom
 from gateway.upstreams.breaker import BreakerState
 from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.deadline import Deadline
@@ -83,9 +85,14 @@ class FakeClient:
         if self.failing:
             raise UpstreamUnavailable(self.name, f"{self.name} is down (fake)", status=503)
 
+    def _leads_of(self, query: LeadQuery) -> list[Lead]:
+        """The leads of the codes the query names (ITA's `sources`), newest first as stored."""
+        return [lead for lead in self.leads if not query.sources or lead.source in query.sources]
+
     async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
         self._call("search_leads", query=query, limit=limit, offset=offset)
-        return Page(tuple(self.leads[offset : offset + limit]), len(self.leads), offset)
+        found = self._leads_of(query)
+        return Page(tuple(found[offset : offset + limit]), len(found), offset)
 
     async def lead(self, key: str, *, deadline: Deadline) -> Lead | None:
         self._call("lead", key=key)
@@ -127,6 +134,22 @@ class FakeClient:
         return self.families.get(piid)
 
 
+@dataclass
+class FakeKeysetLeadClient(FakeClient):
+    """A lead source paging on its own positions (`KeysetLeadClient`, as a mirror does): `k<index>`."""
+
+    async def leads_after(
+        self, query: LeadQuery, *, limit: int, after: str | None, deadline: Deadline
+    ) -> KeysetPage[Lead]:
+        self._call("leads_after", query=query, limit=limit, after=after)
+        found = self._leads_of(query)
+        start = int(after.removeprefix("k")) + 1 if after else 0
+        items = found[start : start + limit]
+        positions = tuple(f"k{start + index}" for index in range(len(items)))
+        more = start + limit < len(found)
+        return KeysetPage(tuple(items), len(found), positions[-1] if more and positions else None, positions)
+
+
 @dataclass(frozen=True)
 class FakeUpstream:
     spec: UpstreamSpec
@@ -148,9 +171,9 @@ class FakeQuotaGuard:
         self._remaining = remaining
         self.asked: list[str] = []
 
-    async def remaining(self, upstream: str) -> int | None:
-        self.asked.append(upstream)
-        return self._remaining.get(upstream)
+    async def remaining(self, credential: str, *, consumer: str | None = None) -> int | None:
+        self.asked.append(credential)
+        return self._remaining.get(credential)
 
 
 class FakeUpstreams:
@@ -162,8 +185,10 @@ class FakeUpstreams:
         clients: dict[str, FakeClient],
         quota_guard: FakeQuotaGuard | None = None,
         mirrors: dict[str, FakeMirror] | None = None,
+        leads_from: dict[str, LeadsFrom] | None = None,
     ) -> None:
-        """An upstream with a client is configured; one also in `mirrors` is a mirror (no transport)."""
+        """An upstream with a client is configured; one also in `mirrors` is a mirror (no transport). `leads_from`:
+        who serves each ITA lead source code (absent: auto)."""
         mirrors = mirrors or {}
         self._upstreams = tuple(
             FakeUpstream(
@@ -175,6 +200,7 @@ class FakeUpstreams:
             for spec in specs
         )
         self.quota_guard = quota_guard
+        self.leads_from: dict[str, LeadsFrom] = dict(leads_from or {})
 
     def all(self) -> tuple[FakeUpstream, ...]:
         return self._upstreams

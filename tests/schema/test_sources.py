@@ -10,7 +10,7 @@ from gateway.upstreams.canada.spec import SPEC as CANADA
 from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.mirror.mirror import FeedStatus
 from gateway.upstreams.spec import RecordKind
-from tests.schema.fakes import FakeClient, FakeMirror, FakeUpstreams, execute, standard_upstreams
+from tests.schema.fakes import FakeClient, FakeMirror, FakeUpstreams, execute, standard_clients, standard_upstreams
 
 EVERYTHING = """{ sources { name title description documentationUrl licence attribution retired configured reachable
     breakerState lastSuccess lastFailure retryAfterSeconds quotaRemaining leadSources { source } } }"""
@@ -29,7 +29,7 @@ async def test_one_entry_per_declared_upstream_from_its_spec() -> None:
         assert entry["licence"] == spec.licence
         assert entry["attribution"] == spec.attribution
         assert entry["retired"] is spec.retired
-        configured = spec.name != "canadabuys"  # the standard fake world has no mirror
+        configured = spec.name in standard_clients()  # the standard fake world: ita, canada and sam
         assert entry["configured"] is configured
         assert entry["reachable"] is configured
         assert entry["breakerState"] == "CLOSED"

@@ -630,7 +630,8 @@ def test_contract_queries_become_index_queries() -> None:
 
 def test_the_spec_declares_what_the_index_answers() -> None:
     assert SPEC.name == "canadabuys"
-    assert SPEC.kinds == {RecordKind.TENDER, RecordKind.CONTRACT}
+    assert SPEC.kinds == {RecordKind.LEAD, RecordKind.TENDER, RecordKind.CONTRACT}
+    assert SPEC.lead_codes == {"CANADA"}
     assert SPEC.client == "gateway.upstreams.canadabuys.adapter:CanadaBuysClient"
     assert SPEC.mirror == "gateway.upstreams.canadabuys.adapter:open_canadabuys_mirror"
     assert (SPEC.succeeds, SPEC.retired, SPEC.call_cost) == ({"canada"}, False, 0)

@@ -66,7 +66,14 @@ def test_an_upstream_that_is_not_configured_is_never_asked() -> None:
     upstreams = standard_upstreams(unconfigured=("canada",))
     assert names(upstreams, RecordKind.CONTRACT, ContractQuery()) == ["sam"]
     assert names(upstreams, RecordKind.TENDER, TenderQuery()) == []
-    assert declared_names(upstreams, RecordKind.TENDER) == ("canada", "canadabuys")  # declared: cursors stay valid
+    # declared: cursors stay valid
+    assert declared_names(upstreams, RecordKind.TENDER) == (
+        "canada",
+        "canadabuys",
+        "samopps",
+        "contractsfinder",
+        "findatender",
+    )
 
 
 def test_lead_and_tender_filters() -> None:
@@ -93,7 +100,14 @@ def test_a_fourth_upstream_joins_its_kind_where_it_can_answer() -> None:
     assert names(upstreams, RecordKind.TENDER, TenderQuery(keywords=("bridge",))) == ["canada", "fourth"]
     assert names(upstreams, RecordKind.TENDER, TenderQuery(gsins=("N76",))) == ["canada"]
     assert names(upstreams, RecordKind.LEAD, LeadQuery()) == ["ita"]
-    assert declared_names(upstreams, RecordKind.TENDER) == ("canada", "canadabuys", "fourth")
+    assert declared_names(upstreams, RecordKind.TENDER) == (
+        "canada",
+        "canadabuys",
+        "samopps",
+        "contractsfinder",
+        "findatender",
+        "fourth",
+    )
 
 
 def test_every_contract_source_to_be_asked_checks_the_query_first() -> None:

@@ -4,6 +4,10 @@ Rows are mapped once, when a snapshot is built, and kept in the index in their s
 pushed into SQL: keywords (full-text, English and French titles, descriptions and buyers), GSIN and UNSPSC prefixes,
 regions, closing and award date ranges, buyer and supplier (parts of names), notice types, procurement categories,
 trade agreements, award amounts.
+
+Tender notices are indexed twice: as tenders (closing soonest first) and as ITA `CANADA` leads (`leads.lead_of`,
+newest publication first, the order `leads` merges in). A lead record's `day` is its publication date and its
+`amount` its closing date as the number YYYYMMDD, so that `published` and `ends` are both ranges in SQL.
 """
 
 from __future__ import annotations
@@ -26,14 +30,26 @@ from gateway.models import (
     ContractQuery,
     DateRange,
     KeysetPage,
+    Lead,
+    LeadQuery,
     LocalizedText,
     NoticeDetails,
     Page,
+    SourceMetadata,
     Tender,
     TenderQuery,
 )
 from gateway.upstreams.canadabuys import mapping
-from gateway.upstreams.canadabuys.feeds import CONTRACT, DATA_PAGE_PATH, FEED_KINDS, FEEDS, FILES_PATH, TENDER
+from gateway.upstreams.canadabuys.feeds import (
+    CONTRACT,
+    DATA_PAGE_PATH,
+    FEEDS,
+    FILES_PATH,
+    LEAD,
+    ROWS_OF_FEED,
+    TENDER,
+)
+from gateway.upstreams.canadabuys.leads import COUNTRY, SOURCE, lead_of
 from gateway.upstreams.canadabuys.payload import FORMAT as PAYLOAD_FORMAT
 from gateway.upstreams.canadabuys.payload import decode_contract, decode_tender, encode_contract, encode_tender
 from gateway.upstreams.deadline import Deadline
@@ -47,6 +63,7 @@ Item = TypeVar("Item")
 
 NAME = "canadabuys"
 MAX_PAGE_SIZE = 100
+LEADS_FORMAT = "leads-1"  # tender notices are also indexed as leads (a snapshot without them is rebuilt)
 LINKED_AWARDS_KEPT = 50  # awards of one solicitation read for `Tender.award`
 
 
@@ -102,11 +119,59 @@ def _link(solicitation: str | None) -> str | None:
     return solicitation.strip().upper() if solicitation and solicitation.strip() else None
 
 
+def _tender_text(found: Tender) -> SearchText:
+    description = found.notice.description if found.notice else None
+    return SearchText(
+        title_en=found.title.en or "",
+        title_fr=found.title.fr or "",
+        description_en=(description.en or "") if description else "",
+        description_fr=(description.fr or "") if description else "",
+        buyer_en=found.buyer.en or "",
+        buyer_fr=found.buyer.fr or "",
+    )
+
+
+def _day_number(day: date | None) -> float | None:
+    """A day as the number YYYYMMDD (what a lead record's `amount` holds: its closing date)."""
+    return None if day is None else float(day.year * 10_000 + day.month * 100 + day.day)
+
+
+def lead_record(found: Tender, payload: bytes) -> IndexRecord | None:
+    """The tender notice as an ITA `CANADA` lead: newest publication first, its text as the tender's."""
+    if found.notice is None:
+        return None
+    published = found.notice.published
+    return IndexRecord(
+        kind=LEAD,
+        key=found.reference,
+        version=found.notice.amendment or 0,
+        sort=_iso(published),
+        payload=payload,
+        text=_tender_text(found),
+        day=published.isoformat() if published else None,
+        amount=_day_number(found.closing_date),
+        counted=False,  # the row is counted once, by its tender record
+    )
+
+
+def tender_records(row: mapping.Row, *, offset: timedelta) -> tuple[IndexRecord, ...]:
+    """A tender notice row as its tender record and its lead record (none without a reference number)."""
+    found = mapping.tender(row, offset=offset)
+    record = None if found is None else _tender_record(row, found)
+    if found is None or record is None:
+        return ()
+    lead = lead_record(found, record.payload)
+    return (record,) if lead is None else (record, lead)
+
+
 def tender_record(row: mapping.Row, *, offset: timedelta) -> IndexRecord | None:
     found = mapping.tender(row, offset=offset)
-    if found is None or found.notice is None:
+    return None if found is None else _tender_record(row, found)
+
+
+def _tender_record(row: mapping.Row, found: Tender) -> IndexRecord | None:
+    if found.notice is None:
         return None
-    description = found.notice.description
     codes = [
         *_notice_codes(found.notice, found.gsins, found.buyer),
         *_region_codes(row, mapping.DELIVERY, "region_delivery", found.delivery_regions),
@@ -118,14 +183,7 @@ def tender_record(row: mapping.Row, *, offset: timedelta) -> IndexRecord | None:
         version=found.notice.amendment or 0,
         sort=tender_sort(found),
         payload=encode_tender(found),
-        text=SearchText(
-            title_en=found.title.en or "",
-            title_fr=found.title.fr or "",
-            description_en=(description.en or "") if description else "",
-            description_fr=(description.fr or "") if description else "",
-            buyer_en=found.buyer.en or "",
-            buyer_fr=found.buyer.fr or "",
-        ),
+        text=_tender_text(found),
         codes=tuple(codes),
         link=_link(found.solicitation_number),
         day=found.closing_date.isoformat() if found.closing_date else None,
@@ -178,14 +236,14 @@ class CanadaBuysParser:
     @property
     def format(self) -> str:
         prefixed = ",".join(sorted(self.prefix_schemes))
-        return f"{PAYLOAD_FORMAT};closing-offset={self.closing_offset.total_seconds():g};prefixed={prefixed}"
+        offset = self.closing_offset.total_seconds()
+        return f"{PAYLOAD_FORMAT};{LEADS_FORMAT};closing-offset={offset:g};prefixed={prefixed}"
 
     def records(self, feed: str, path: Path) -> Iterator[IndexRecord]:
-        kind = FEED_KINDS.get(feed)
+        kind = ROWS_OF_FEED.get(feed)
         if kind == TENDER:
             for row in mapping.read_rows(path, feed, mapping.TENDER_COLUMNS):
-                if (record := tender_record(row, offset=self.closing_offset)) is not None:
-                    yield record
+                yield from tender_records(row, offset=self.closing_offset)
         elif kind == CONTRACT:
             for row in mapping.read_rows(path, feed, mapping.AWARD_COLUMNS):
                 if (record := contract_record(row)) is not None:
@@ -263,6 +321,28 @@ def contract_query(query: ContractQuery) -> IndexQuery:
     )
 
 
+def lead_query(query: LeadQuery) -> IndexQuery:
+    """Leads newest publication first; `ends` on the closing date (a lead record's `amount`, see the docstring)."""
+    ends = query.ends
+    closing = None if ends is None else (_day_number(ends.start), _day_number(ends.end))
+    return IndexQuery(
+        kind=LEAD,
+        words=fts_expression((query.keywords,)) if query.keywords else None,
+        day=_days(query.published),
+        amount=None if closing == (None, None) else closing,
+        descending=True,
+    )
+
+
+def answers_nothing(spec: UpstreamSpec, query: LeadQuery) -> bool:
+    """Whether no CanadaBuys lead can match: one is CANADA, in Canada, and the query sets no other criterion."""
+    if query.sources and SOURCE not in query.sources:
+        return True
+    if query.countries and COUNTRY.code not in query.countries:
+        return True
+    return bool(spec.unanswerable(RecordKind.LEAD, query))
+
+
 def _number(value: Decimal | None) -> float | None:
     return None if value is None else float(value)
 
@@ -271,14 +351,14 @@ def _number(value: Decimal | None) -> float | None:
 
 
 class CanadaBuysClient:
-    """Tenders and contracts from the CanadaBuys mirror. Opened as `CanadaBuysClient(spec, mirror)`.
+    """Tenders, contracts and ITA `CANADA` leads from the CanadaBuys mirror, opened as `CanadaBuysClient(spec, mirror)`.
 
     `total` is the real number of matches in the serving snapshot. Offset pages (the client protocol) may repeat or
-    skip an item when a refresh swaps a snapshot in between two pages; `tenders_after` / `contracts_after` page on a
-    keyset cursor instead (`gateway.upstreams.client.KeysetTenderClient`), which never repeats an item whose closing
-    or award date did not change. Tenders and their awards are linked by solicitation number (`awards_of`,
-    `tender_of`). Before the mirror holds a snapshot of a kind's feeds, every query of that kind raises
-    MirrorNotReady.
+    skip an item when a refresh swaps a snapshot in between two pages; `tenders_after` / `contracts_after` /
+    `leads_after` page on a keyset cursor instead (`gateway.upstreams.client.KeysetTenderClient`), which never repeats
+    an item whose closing, award or publication date did not change. Tenders and their awards are linked by
+    solicitation number (`awards_of`, `tender_of`). Before the mirror holds a snapshot of a kind's feeds, every query
+    of that kind raises MirrorNotReady.
     """
 
     def __init__(self, spec: UpstreamSpec, mirror: Mirror) -> None:
@@ -310,6 +390,32 @@ class CanadaBuysClient:
             return ()
         payloads = await self.mirror.linked(CONTRACT, link, limit=LINKED_AWARDS_KEPT, timeout_s=deadline.remaining_s())
         return _decoded(payloads, decode_contract)
+
+    # -- leads (the tender notices, as ITA CANADA leads)
+
+    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+        if answers_nothing(self.spec, query):
+            return Page(items=(), total=0, offset=max(offset, 0))
+        found = await self.mirror.search(
+            lead_query(query), limit=_size(limit), offset=max(offset, 0), timeout_s=deadline.remaining_s()
+        )
+        return Page(_decoded(found.payloads, _decode_lead), found.total, max(offset, 0))
+
+    async def leads_after(
+        self, query: LeadQuery, *, limit: int, after: str | None, deadline: Deadline
+    ) -> KeysetPage[Lead]:
+        if answers_nothing(self.spec, query):
+            return KeysetPage(items=(), total=0, after=None)
+        return await self._after(lead_query(query), limit, after, deadline, _decode_lead)
+
+    async def lead(self, key: str, *, deadline: Deadline) -> Lead | None:
+        payload = await self.mirror.get(LEAD, key.strip(), timeout_s=deadline.remaining_s())
+        return None if payload is None else _decode_lead(payload)
+
+    async def lead_sources(self, *, deadline: Deadline) -> tuple[SourceMetadata, ...]:
+        """CanadaBuys says when its files changed through the mirror's feeds (`sources.feeds`), not per lead source."""
+        del deadline
+        return ()
 
     # -- contracts
 
@@ -383,6 +489,10 @@ class CanadaBuysClient:
         return KeysetPage(
             tuple(item for item, _ in kept), found.total, following, positions=tuple(after for _, after in kept)
         )
+
+
+def _decode_lead(payload: bytes) -> Lead:
+    return lead_of(decode_tender(payload))
 
 
 def _size(limit: int) -> int:

@@ -18,6 +18,7 @@ FILES_PATH = "opendata/pub/"  # where the files are, relative to the site
 DATA_PAGE_PATH = "/en/procurement-and-contracting-data"
 TENDER = RecordKind.TENDER.value
 CONTRACT = RecordKind.CONTRACT.value
+LEAD = RecordKind.LEAD.value  # open tender notices as ITA CANADA leads: indexed a second time, newest first
 
 NEW_TENDERS_FILE = "newTenderNotice-nouvelAvisAppelOffres.csv"
 OPEN_TENDERS_FILE = "openTenderNotice-ouvertAvisAppelOffres.csv"
@@ -62,7 +63,7 @@ FEEDS: tuple[FeedSpec, ...] = (
         new_tender_files,
         interval_s=2 * HOUR_S,
         window_s=5 * HOUR_S,
-        kinds=frozenset({TENDER}),
+        kinds=frozenset({TENDER, LEAD}),
         description="Tender notices published today",
     ),
     FeedSpec(
@@ -70,7 +71,7 @@ FEEDS: tuple[FeedSpec, ...] = (
         open_tender_files,
         interval_s=DAY_S,
         window_s=30 * HOUR_S,
-        kinds=frozenset({TENDER}),
+        kinds=frozenset({TENDER, LEAD}),
         description="All open tender notices",
     ),
     FeedSpec(
@@ -90,4 +91,5 @@ FEEDS: tuple[FeedSpec, ...] = (
         description="Contract history (PSPC contracts since 2023-06-01, one row per amendment)",
     ),
 )
-FEED_KINDS = {feed.name: next(iter(feed.kinds)) for feed in FEEDS}
+# What each feed's rows are read as: tender notices (which are also the leads), or awards and contract history.
+ROWS_OF_FEED = {feed.name: TENDER if TENDER in feed.kinds else CONTRACT for feed in FEEDS}

@@ -159,7 +159,7 @@ class SnapshotWriter:
         self.rows: dict[str, int] = {}
 
     def add(self, feed: str, record: IndexRecord) -> None:
-        self.rows[feed] = self.rows.get(feed, 0) + 1
+        self.rows[feed] = self.rows.get(feed, 0) + (1 if record.counted else 0)
         identity = (record.kind, record.key)
         known = self._identities.get(identity)
         if known is not None:

@@ -18,10 +18,13 @@ from typing import BinaryIO, Protocol, TypeVar
 import aiohttp
 from yarl import URL
 
+from gateway.request_record import background, current_request_id
+
 T = TypeVar("T")
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 WRITE_BUFFER_BYTES = 1 << 20
+REQUEST_ID_HEADER = "X-Request-Id"
 BROWSER_PREFIX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"
 
 
@@ -102,6 +105,9 @@ class DownloadPolicy:
     connect_timeout_s: float = 15.0
     read_timeout_s: float = 60.0  # the longest silence inside one response; a whole large file may take minutes
     chunk_bytes: int = 1 << 16
+    # HEAD before the conditional GET (for servers whose GET ignores validators); False: the conditional GET alone
+    # (If-None-Match / If-Modified-Since answered 304 by servers that honour them, e.g. S3).
+    head_first: bool = True
 
 
 def open_download_session() -> aiohttp.ClientSession:
@@ -128,9 +134,14 @@ class Downloader:
         """The file at `url`, written to `destination` when it changed since `known` (None: never fetched).
 
         Unchanged when HEAD shows the known Last-Modified and Content-Length, when GET with If-Modified-Since answers
-        304, or when the body received has the known sha256. Raises DownloadError.
+        304, or when the body received has the known sha256. Raises DownloadError. Every request it sends carries
+        `X-Request-Id`: the current request's id, or outside a request (a scheduled refresh) one of its own.
         """
-        if known is not None and known.last_modified and known.content_length is not None:
+        with background("mirror"):
+            return await self._fetch(url, destination, known=known, max_bytes=max_bytes)
+
+    async def _fetch(self, url: str, destination: Path, *, known: Validators | None, max_bytes: int) -> Fetched:
+        if self._policy.head_first and known is not None and known.last_modified and known.content_length is not None:
             try:
                 headers = await self._exchange("HEAD", url, {}, _read_headers)
             except DownloadRefused:
@@ -272,6 +283,9 @@ class Downloader:
             "Accept": "text/csv,*/*;q=0.8",
             "Accept-Language": "en-CA,en;q=0.9,fr-CA;q=0.8",
         }
+        request_id = current_request_id()
+        if request_id is not None:
+            headers[REQUEST_ID_HEADER] = request_id
         if self._cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self._cookies.items())
         if self._referer:

@@ -62,6 +62,7 @@ class IndexRecord:
     link: str | None = None
     day: str | None = None
     amount: float | None = None
+    counted: bool = True  # False for a second record of one row (another view of it): a feed's rows count it once
 
 
 MAX_PREFIX_CHARS = 24  # a code found by prefix is indexed with its prefixes up to this length

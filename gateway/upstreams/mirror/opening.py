@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import aiohttp
 from yarl import URL
@@ -18,15 +18,34 @@ from yarl import URL
 from gateway.upstreams.mirror.disk import MirrorDirectory
 from gateway.upstreams.mirror.download import Downloader, DownloadPolicy, browser_user_agent, open_download_session
 from gateway.upstreams.mirror.feed import FeedParser, FeedSpec
-from gateway.upstreams.mirror.mirror import DEFAULT_MAX_FILE_BYTES, Mirror
+from gateway.upstreams.mirror.mirror import DEFAULT_MAX_FILE_BYTES, FeedStatus, Mirror, RefreshReport
+
+if TYPE_CHECKING:
+    from gateway.limits.quota import QuotaGuard
+    from gateway.settings import Settings
 
 GIB = 1024**3
+
+
+class OpenedMirror(Protocol):
+    """What the gateway needs of an open mirror, whatever its kind: a `Mirror` of files swapped in as snapshots, or
+    an incremental store (the OCDS mirrors). The scheduler refreshes it, a follower follows it, `sources` and
+    `python -m gateway mirror status` show its feeds and where it is kept."""
+
+    @property
+    def snapshot_path(self) -> Path | None: ...
+
+    def statuses(self) -> tuple[FeedStatus, ...]: ...
+
+    async def refresh(self, feeds: Iterable[str] | None = None) -> RefreshReport: ...
+
+    async def follow(self) -> bool: ...
 
 
 class MirrorOpener(Protocol):
     """What an upstream's spec names in `mirror`: opens its mirror, closed by `stack`."""
 
-    def __call__(self, settings: MirrorSettings, stack: AsyncExitStack) -> Awaitable[Mirror]: ...
+    def __call__(self, settings: MirrorSettings, stack: AsyncExitStack) -> Awaitable[OpenedMirror]: ...
 
 
 @dataclass(frozen=True)
@@ -53,6 +72,13 @@ class MirrorSettings:
     backoff_s: tuple[float, ...] = (1.0, 2.0, 4.0)
     writer: bool = True
     local_time_offset: timedelta = timedelta(hours=-5)
+    # The upstream's own settings (the `<name>_*` fields of the gateway's settings, without the prefix), which its
+    # opener reads beyond these (an OCDS publisher's pace and windows).
+    own: Mapping[str, object] = field(default_factory=dict)
+    # For a mirror that also calls a keyed API (samopps: its pulls spend a share of the SAM key's quota, shared with
+    # other replicas through Redis, on the gateway's clock): the gateway's settings and the process's quota guard.
+    gateway_settings: Settings | None = field(default=None, repr=False)
+    quota_guard: QuotaGuard | None = field(default=None, repr=False)
 
     def directory(self, name: str) -> Path:
         return self.data_dir / f"{name}-{self.replica}"

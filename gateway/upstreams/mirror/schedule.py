@@ -15,7 +15,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from gateway.upstreams.mirror.mirror import FeedStatus, RefreshReport
 
@@ -32,6 +32,21 @@ class RefreshLock(Protocol):
     def hold(self, feed: str) -> AbstractAsyncContextManager[None]: ...
 
 
+class ScheduleClock(Protocol):
+    def now(self) -> datetime: ...
+
+    async def sleep(self, seconds: float) -> None: ...
+
+
+@runtime_checkable
+class Clocked(Protocol):
+    """A mirror whose feeds are scheduled on a clock of its own (samopps: the gateway's clock, simulated in process
+    tests): the scheduler reads its now and sleeps on it, unless given its own."""
+
+    @property
+    def clock(self) -> ScheduleClock: ...
+
+
 class NoRefreshLock:
     @asynccontextmanager
     async def hold(self, feed: str) -> AsyncIterator[None]:
@@ -45,20 +60,26 @@ class Refreshable(Protocol):
     async def refresh(self, feeds: Iterable[str] | None = None) -> RefreshReport: ...
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 class RefreshScheduler:
     def __init__(
         self,
         mirror: Refreshable,
         *,
         lock: RefreshLock | None = None,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        now: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
         retry_after_failure_s: int = RETRY_AFTER_FAILURE_S,
     ) -> None:
+        """`now` and `sleep`: by default the mirror's clock (`Clocked`), else the real one."""
         self._mirror = mirror
         self._lock = lock or NoRefreshLock()
-        self._now = now
-        self._sleep = sleep
+        clock = mirror.clock if isinstance(mirror, Clocked) else None
+        self._now = now or (clock.now if clock is not None else _utc_now)
+        self._sleep = sleep or (clock.sleep if clock is not None else asyncio.sleep)
         self._retry_after_failure_s = retry_after_failure_s
 
     def due_at(self, status: FeedStatus) -> datetime | None:

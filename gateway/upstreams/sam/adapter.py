@@ -73,6 +73,8 @@ SECTIONS_BY_FIELD: Mapping[str, SamSections] = MappingProxyType(
         "gsins": _CONTRACT_ID,  # Canadian only: always empty for SAM
         "url": _CONTRACT_ID,  # SAM records carry no public URL
         "notice": _CONTRACT_ID,  # CanadaBuys notices only: always None for SAM
+        "ocid": _CONTRACT_ID,  # OCDS sources only: always None for SAM
+        "ocds": _CONTRACT_ID,
         "buyer": _CORE,
         "award_type": _CORE,
         "naics": _CORE,

@@ -1,0 +1,1 @@
+"""UK Find a Tender (OCDS release packages), mirrored locally: the successor of ITA's UK leads."""
