@@ -1,7 +1,8 @@
 """UK Contracts Finder, declared (stdlib and domain types only): a mirror of its OCDS Search API.
 
 `GATEWAY_CONTRACTSFINDER_URL` is the site (`https://www.contractsfinder.service.gov.uk/`): the search is
-`Published/Notices/OCDS/Search` on it. No key is needed. Pace, windows and backfill: `GATEWAY_CONTRACTSFINDER_*`.
+`Published/Notices/OCDS/Search` on it. No key is needed. Pace, windows, backfill and retention:
+`GATEWAY_CONTRACTSFINDER_*`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """UK Find a Tender, declared (stdlib and domain types only): a mirror of its OCDS release packages API.
 
 `GATEWAY_FINDATENDER_URL` is the site (`https://www.find-tender.service.gov.uk/`): the packages are
-`api/1.0/ocdsReleasePackages` on it. No key is needed. Pace, windows and backfill: `GATEWAY_FINDATENDER_*`.
+`api/1.0/ocdsReleasePackages` on it. No key is needed. Pace, windows, backfill and retention:
+`GATEWAY_FINDATENDER_*`.
 """
 
 from __future__ import annotations

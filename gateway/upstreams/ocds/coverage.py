@@ -17,5 +17,6 @@ def description(publisher: str) -> str:
         f"{publisher} notices: OCDS release packages pulled in update windows, compiled per contracting process "
         "(ocdsmerge, OCDS 1.1.5) and mirrored locally. A process with a planning or tender release is a tender and a "
         "lead (source UK); each award is a contract; both carry `ocid` and the compiled release (`ocds`). "
-        + NULL_FIELDS
+        "A process with no release for GATEWAY_<NAME>_RETENTION_DAYS (400) is deleted; over "
+        "GATEWAY_MIRROR_MAX_DISK_BYTES the mirror stops pulling and says so in its status. " + NULL_FIELDS
     )

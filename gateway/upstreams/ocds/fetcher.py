@@ -102,7 +102,7 @@ class PackageFetcher:
         self._base = URL(base_url if base_url.endswith("/") else base_url + "/")
         self._host = host_of(str(self._base))
         self._transport = transport
-        self._pacer = pacer
+        self.pacer = pacer
         self._max_page_bytes = max_page_bytes
         self._retries = retries
         self._retry_wait_s = retry_wait_s
@@ -159,26 +159,26 @@ class PackageFetcher:
                 throttled += 1
                 pulled.throttled += 1
                 self.throttled += 1
-                self._hold_off(answer, throttled)
+                await self._hold_off(answer, throttled)
                 continue
             if answer is not None and answer.status < 500:
                 raise FetchError(problem)
             failures += 1
             if failures > self._retries:
                 raise FetchError(f"{problem} ({failures} attempts)")
-            self._pacer.hold_off(self._retry_wait_s * failures)
+            await self.pacer.hold_off(self._retry_wait_s * failures)
 
     async def _get(self, url: str) -> tuple[Answer | None, str]:
         """The answer (None when the request failed) and what to say of it when it is not a page."""
-        async with self._pacer.turn():
+        async with self.pacer.turn():
             try:
                 answer = await self._transport.get(url, max_bytes=self._max_page_bytes)
             except (aiohttp.ClientError, TimeoutError, OSError) as failure:
                 return None, f"the request to {self.publisher.name} failed ({type(failure).__name__})"
         return answer, f"{self.publisher.name} answered HTTP {answer.status}"
 
-    def _hold_off(self, answer: Answer, throttled: int) -> None:
-        pacing = self._pacer.pacing
+    async def _hold_off(self, answer: Answer, throttled: int) -> None:
+        pacing = self.pacer.pacing
         if throttled > pacing.max_throttled:
             raise FetchError(f"{self.publisher.name} said 'too many requests' {throttled} times in a row")
         asked = retry_after_s(answer.headers, self._now())
@@ -186,4 +186,4 @@ class PackageFetcher:
         if wait > pacing.max_wait_s:
             raise FetchError(f"{self.publisher.name} asked to wait {wait:.0f} s (more than {pacing.max_wait_s:.0f} s)")
         _log.warning("%s: too many requests (HTTP %d): waiting %.1f s", self.publisher.name, answer.status, wait)
-        self._pacer.hold_off(wait)
+        await self.pacer.hold_off(wait)

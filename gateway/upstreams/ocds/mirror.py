@@ -5,7 +5,12 @@ A refresh asks for every window from the persisted watermark to now (on the firs
 window after the other; each complete window is written in one transaction with the new watermark, so a refresh
 that fails (a page refused, the publisher throttling for too long) keeps every window before it, and the next
 refresh resumes at the watermark. A refresh reads at most `windows_per_run` windows: a long backfill goes on in the
-refreshes that follow at once, giving other replicas their turn in between (the scheduler's lock).
+refreshes that follow at once, giving other replicas their turn in between (the scheduler's lock); its first request
+waits for the pace other replicas recorded (`Pacer.rejoin`).
+
+The store is bounded: each window write deletes the processes whose latest release is older than `retention`, and
+no window is asked for while the store (file and WAL) holds more than `max_disk_bytes`, even after the retention
+rule ran alone: the refresh fails saying so (in the feed's status: `sources`, `/readyz`), the store keeps serving.
 
 The mirror has one feed, `releases`, as `sources` shows it: its last success is the last refresh that caught up with
 now, its `last_modified` the watermark, its rows the processes held. One process refreshes the store (the writer);
@@ -32,7 +37,7 @@ from gateway.upstreams.mirror.mirror import FeedOutcome, FeedStatus, RefreshRepo
 from gateway.upstreams.ocds import queries
 from gateway.upstreams.ocds.compiler import moment
 from gateway.upstreams.ocds.fetcher import FetchError, PackageFetcher
-from gateway.upstreams.ocds.store import ProcessStore
+from gateway.upstreams.ocds.store import EXPIRE_BATCH, ProcessStore
 from gateway.upstreams.ocds.windows import update_windows
 
 T = TypeVar("T")
@@ -53,6 +58,7 @@ class Refreshing:
     window: timedelta
     backfill: timedelta
     windows_per_run: int = WINDOWS_PER_RUN
+    retention: timedelta | None = None  # processes whose latest release is older are deleted (None: kept forever)
 
 
 class OcdsMirror:
@@ -65,12 +71,15 @@ class OcdsMirror:
         *,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
         writer: bool = True,
+        max_disk_bytes: int | None = None,
     ) -> None:
+        """`max_disk_bytes`: the most the store may hold before the refresh stops writing windows (None: no bound)."""
         self.name = name
         self.store = store
         self.fetcher = fetcher
         self.refreshing = refreshing
         self.writer = writer
+        self.max_disk_bytes = max_disk_bytes
         self._now = now
         self._refreshing = asyncio.Lock()
         self._watermark: datetime | None = None
@@ -153,8 +162,18 @@ class OcdsMirror:
             )
             taken = windows[: self.refreshing.windows_per_run]
             caught_up = len(taken) == len(windows)
-            written = pages = 0
+            written = pages = expired = 0
+            self.fetcher.pacer.rejoin()
             for start, end in taken:
+                try:
+                    full, freed = await self._over_disk_bound(attempted)
+                except sqlite3.Error as failure:
+                    _log.exception("%s: applying the retention rule failed", self.name)
+                    full, freed = f"the store failed ({type(failure).__name__})", 0
+                expired += freed
+                if full is not None:
+                    outcome = await self._fail(full, attempted)
+                    return RefreshReport((outcome,), None, time.monotonic() - started)
                 try:
                     pulled = await self.fetcher.window(start, end)
                 except FetchError as failure:
@@ -164,7 +183,10 @@ class OcdsMirror:
                 status = replace(self._status, last_attempt=attempted, last_modified=end.isoformat())
                 try:
                     result = await self.store.write_window(
-                        pulled.releases, watermark=end, status=orjson.dumps(status.to_json()).decode()
+                        pulled.releases,
+                        watermark=end,
+                        status=orjson.dumps(status.to_json()).decode(),
+                        expire_before=self._cutoff(attempted),
                     )
                     rows = await self._processes()
                 except sqlite3.Error as failure:
@@ -172,6 +194,7 @@ class OcdsMirror:
                     outcome = await self._fail(f"the store failed ({type(failure).__name__})", attempted)
                     return RefreshReport((outcome,), None, time.monotonic() - started)
                 written += result.releases
+                expired += result.expired
                 self._watermark, self._status = end, replace(status, rows=rows)
                 if pulled.dropped or result.failed:
                     _log.warning(
@@ -186,15 +209,41 @@ class OcdsMirror:
             await self._save_status()
             seconds = time.monotonic() - started
             _log.info(
-                "%s refresh: %d windows, %d pages, %d releases in %.1f s%s",
+                "%s refresh: %d windows, %d pages, %d releases, %d processes past retention deleted in %.1f s%s",
                 self.name,
                 len(taken),
                 pages,
                 written,
+                expired,
                 seconds,
                 "" if caught_up else f" ({len(windows) - len(taken)} windows to go)",
             )
-            return RefreshReport((FeedOutcome(FEED, "updated" if written else "unchanged"),), None, seconds)
+            return RefreshReport((FeedOutcome(FEED, "updated" if written or expired else "unchanged"),), None, seconds)
+
+    def _cutoff(self, now: datetime) -> datetime | None:
+        retention = self.refreshing.retention
+        return None if retention is None else now - retention
+
+    async def _over_disk_bound(self, now: datetime) -> tuple[str | None, int]:
+        """Why no window may be written (the store is over its bound, even after the retention rule ran alone; None
+        when one may), and the processes the retention rule deleted meanwhile."""
+        bound, expired = self.max_disk_bytes, 0
+        if bound is None or self.store.disk_bytes() <= bound:
+            return None, expired
+        cutoff = self._cutoff(now)
+        while cutoff is not None and (batch := await self.store.expire(cutoff)):
+            expired += batch
+            self._status = replace(self._status, rows=await self._processes())
+            if batch < EXPIRE_BATCH or self.store.disk_bytes() <= bound:
+                break
+        size = self.store.disk_bytes()
+        if size <= bound:
+            return None, expired
+        return (
+            f"the store holds {size} bytes, more than GATEWAY_MIRROR_MAX_DISK_BYTES ({bound}): no window is written "
+            f"until the retention rule (GATEWAY_{self.name.upper()}_RETENTION_DAYS) frees space or the bound is raised",
+            expired,
+        )
 
     async def _fail(self, message: str, attempted: datetime) -> FeedOutcome:
         _log.warning("%s: refresh failed: %s", self.name, message)

@@ -4,6 +4,11 @@ after the publisher says "too many requests" (its `Retry-After` when it gives on
 Find a Tender allows about 12 requests in 2 minutes (one every 10 s) and answers 429 or 503 with `Retry-After`;
 Contracts Finder answers 403 ("too many requests") and wants 5 minutes of quiet. Both are settings, so tests scale
 them down; the clock and the sleep are injected, so one test with a fake clock proves the pace.
+
+Replicas take turns pulling (the refresh lock), and keep one pace between them through a `SharedPace` (with Redis:
+`shared_pace.RedisSharedPace`): each request and each hold-off records the earliest moment the next request may start
+(wall-clock seconds), and the first request after `rejoin()` (a refresh begins, its lock just taken) waits for it, so
+a replica taking over never asks sooner than the interval after another's last request.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -55,9 +61,22 @@ def retry_after_s(headers: Mapping[str, str], now: datetime) -> float | None:
     return max(0.0, (moment - now).total_seconds())
 
 
+class SharedPace(Protocol):
+    """Where replicas keep the earliest moment (wall-clock epoch seconds) the next request to a publisher may start."""
+
+    async def not_before(self) -> float | None:
+        """The moment recorded (None: none, or the record is out of reach)."""
+        ...
+
+    async def postpone(self, until: float) -> None:
+        """No request starts before `until` (a later moment already recorded stands)."""
+        ...
+
+
 class Pacer:
     """Gives requests their turn: `async with pacer.turn(): ...` waits for the interval since the previous request
-    started (and any hold-off), then holds every other request back until the block ends."""
+    started (and any hold-off), then holds every other request back until the block ends. With `shared`, the first
+    turn (and the first after `rejoin()`) also waits for the moment other replicas recorded, at most `max_wait_s`."""
 
     def __init__(
         self,
@@ -65,21 +84,42 @@ class Pacer:
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        shared: SharedPace | None = None,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.pacing = pacing
+        self.shared = shared
         self._clock = clock
         self._sleep = sleep
+        self._wall = wall
         self._one_at_a_time = asyncio.Lock()
         self._next_start = float("-inf")
+        self._rejoining = shared is not None
 
-    def hold_off(self, seconds: float) -> None:
-        """No request starts before `seconds` from now (after a "too many requests" answer)."""
-        self._next_start = max(self._next_start, self._clock() + max(0.0, seconds))
+    def rejoin(self) -> None:
+        """Before the next request, wait for the moment other replicas recorded (a refresh begins under the lock)."""
+        self._rejoining = self.shared is not None
+
+    async def hold_off(self, seconds: float) -> None:
+        """No request starts before `seconds` from now (after a "too many requests" answer, or a failure), on any
+        replica sharing the pace."""
+        seconds = max(0.0, seconds)
+        self._next_start = max(self._next_start, self._clock() + seconds)
+        if self.shared is not None:
+            await self.shared.postpone(self._wall() + seconds)
 
     @asynccontextmanager
     async def turn(self) -> AsyncIterator[None]:
         async with self._one_at_a_time:
+            if self._rejoining and self.shared is not None:
+                self._rejoining = False
+                recorded = await self.shared.not_before()
+                if recorded is not None:  # a clock far ahead on another replica holds this one back at most max_wait_s
+                    wait = min(recorded - self._wall(), self.pacing.max_wait_s)
+                    self._next_start = max(self._next_start, self._clock() + wait)
             while (wait := self._next_start - self._clock()) > 0:
                 await self._sleep(wait)
             self._next_start = self._clock() + self.pacing.interval_s
+            if self.shared is not None:
+                await self.shared.postpone(self._wall() + self.pacing.interval_s)
             yield

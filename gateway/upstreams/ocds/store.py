@@ -6,11 +6,15 @@
                                                         currency, deadline, CPV codes, stage, published, suppliers
     award(key, ocid, award_id, day, amount, ...)        one row per award (a Contract)
     process_text                                        FTS5 on title, description and buyer
+    process_latest(ocid, latest)                        the date of each process's latest release (retention)
     state(name, value)                                  the watermark and the refresh status
 
-A window is written in one transaction: its releases, the processes they touch compiled again, and the watermark
-(the end of the window). Readers (WAL) never wait for it and see the window whole or not at all. One process writes
-the file (an exclusive lock beside it); others read it.
+A window is written in one transaction: its releases, the processes they touch compiled again, the watermark (the end
+of the window), and the retention rule applied: processes whose latest release is older than the cutoff are deleted
+with their releases (at most `EXPIRE_BATCH` a window; the rest in the next). Readers (WAL) never wait for it and see
+the window whole or not at all. The file is in incremental auto-vacuum mode: after a deletion the freed pages are
+given back to the disk (`PRAGMA incremental_vacuum`), and the WAL is truncated back to `WAL_LIMIT_BYTES` after a
+checkpoint. One process writes the file (an exclusive lock beside it); others read it.
 """
 
 from __future__ import annotations
@@ -19,12 +23,13 @@ import asyncio
 import fcntl
 import json
 import logging
+import os
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
@@ -32,15 +37,19 @@ import orjson
 
 from gateway.upstreams.mirror.disk import MirrorDirectoryBusy
 from gateway.upstreams.ocds import mapping
-from gateway.upstreams.ocds.compiler import CompileError, Release, compile_releases
+from gateway.upstreams.ocds.compiler import CompileError, Release, compile_releases, moment
 from gateway.upstreams.ocds.publisher import Publisher
 
 T = TypeVar("T")
 _log = logging.getLogger(__name__)
 
-FORMAT = "ocds-store/1"  # what the file holds; a file of another format is emptied (its watermark with it)
+FORMAT = "ocds-store/2"  # what the file holds; a file of another format is emptied (its watermark with it)
 DATABASE_FILE = "ocds.sqlite"
 LOCK_FILE = ".lock"
+EXPIRE_BATCH = 2000  # processes deleted by the retention rule in one transaction, at most
+VACUUM_PAGES = 16384  # free pages given back to the disk after a deletion, at most (64 MiB of 4 KiB pages)
+WAL_LIMIT_BYTES = 64 * 1024**2  # the WAL is truncated back to this after a checkpoint
+_LATEST_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # process_latest.latest: UTC, so that text order is time order
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -65,8 +74,11 @@ CREATE INDEX IF NOT EXISTS award_process ON award (ocid);
 CREATE VIRTUAL TABLE IF NOT EXISTS process_text USING fts5(
     title, description, buyer, tokenize = 'unicode61 remove_diacritics 2'
 );
+CREATE TABLE IF NOT EXISTS process_latest (ocid TEXT PRIMARY KEY, latest TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS process_latest_age ON process_latest (latest);
 """
-_TABLES = ("state", "release", "process", "award", "process_text")
+_TABLES = ("state", "release", "process", "award", "process_text", "process_latest")
+_INCREMENTAL = 2  # PRAGMA auto_vacuum
 
 
 class StoreBusy(MirrorDirectoryBusy):
@@ -78,6 +90,7 @@ class WindowWritten:
     releases: int
     processes: int
     failed: int  # processes whose releases could not be compiled (kept as before)
+    expired: int = 0  # processes deleted by the retention rule
 
 
 def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
@@ -87,6 +100,7 @@ def _connect(path: Path, *, read_only: bool) -> sqlite3.Connection:
         connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute(f"PRAGMA journal_size_limit={WAL_LIMIT_BYTES}")
     connection.execute("PRAGMA busy_timeout=5000")
     return connection
 
@@ -126,6 +140,10 @@ class ProcessStore:
         await self._write(self._create)
 
     def _create(self, connection: sqlite3.Connection) -> None:
+        if connection.execute("PRAGMA auto_vacuum").fetchone()[0] != _INCREMENTAL:
+            # Takes effect on a new file at once; a file of an earlier version is rewritten once (VACUUM).
+            connection.execute(f"PRAGMA auto_vacuum={_INCREMENTAL}")
+            connection.execute("VACUUM")
         connection.executescript(_SCHEMA)
         row = connection.execute("SELECT value FROM state WHERE name = 'format'").fetchone()
         if row is not None and row[0] == FORMAT:
@@ -158,16 +176,52 @@ class ProcessStore:
 
         return await asyncio.get_running_loop().run_in_executor(self._write_pool, run)
 
-    async def write_window(self, releases: Sequence[Release], *, watermark: datetime, status: str) -> WindowWritten:
-        """The releases of one window, the processes they touch compiled again, the watermark and the status: one
-        transaction."""
-        return await self._write(lambda connection: self._write_window(connection, releases, watermark, status))
+    async def write_window(
+        self,
+        releases: Sequence[Release],
+        *,
+        watermark: datetime,
+        status: str,
+        expire_before: datetime | None = None,
+    ) -> WindowWritten:
+        """The releases of one window, the processes they touch compiled again, the watermark and the status, and
+        the processes whose latest release is older than `expire_before` deleted (None: none): one transaction."""
+        return await self._write(
+            lambda connection: self._write_window(connection, releases, watermark, status, expire_before)
+        )
+
+    async def expire(self, before: datetime) -> int:
+        """Delete the processes whose latest release is older than `before` (at most EXPIRE_BATCH), alone; the
+        processes deleted."""
+        return await self._write(lambda connection: self._expire_alone(connection, before))
+
+    def disk_bytes(self) -> int:
+        """What the store takes on disk: the file, its WAL and its shared-memory index."""
+        total = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                total += os.stat(f"{self.path}{suffix}").st_size
+            except FileNotFoundError:
+                continue
+        return total
+
+    def _expire_alone(self, connection: sqlite3.Connection, before: datetime) -> int:
+        with _transaction(connection):
+            expired = _expire(connection, before)
+        if expired:
+            _give_back(connection, truncate_wal=True)
+        return expired
 
     def _write_window(
-        self, connection: sqlite3.Connection, releases: Sequence[Release], watermark: datetime, status: str
+        self,
+        connection: sqlite3.Connection,
+        releases: Sequence[Release],
+        watermark: datetime,
+        status: str,
+        expire_before: datetime | None,
     ) -> WindowWritten:
         touched: dict[str, None] = {}
-        failed = 0
+        failed = expired = 0
         with _transaction(connection):
             for release in releases:
                 ocid = str(release["ocid"])
@@ -184,11 +238,16 @@ class ProcessStore:
                 )
                 touched[ocid] = None
             for ocid in touched:
+                _note_latest(connection, ocid)
                 if not self._compile(connection, ocid):
                     failed += 1
+            if expire_before is not None:
+                expired = _expire(connection, expire_before)
             _set_state(connection, "watermark", watermark.isoformat())
             _set_state(connection, "status", status)
-        return WindowWritten(len(releases), len(touched) - failed, failed)
+        if expired:
+            _give_back(connection, truncate_wal=False)
+        return WindowWritten(len(releases), len(touched) - failed, failed, expired)
 
     def _compile(self, connection: sqlite3.Connection, ocid: str) -> bool:
         rows = connection.execute("SELECT id, date, tag, data FROM release WHERE ocid = ?", (ocid,)).fetchall()
@@ -308,6 +367,48 @@ class ProcessStore:
             return await self.read(lambda connection: self.state(connection, name), timeout_s=10.0, empty=None)
         except sqlite3.Error:  # a file another process has not finished creating
             return None
+
+
+def _note_latest(connection: sqlite3.Connection, ocid: str) -> None:
+    """Record the date of the process's latest release (read as moments: publishers mix offsets)."""
+    moments = [moment(row[0]) for row in connection.execute("SELECT date FROM release WHERE ocid = ?", (ocid,))]
+    latest = max((found for found in moments if found is not None), default=None)
+    if latest is None:  # the package reader keeps no release without a date; never expire what cannot be dated
+        return
+    connection.execute(
+        "INSERT OR REPLACE INTO process_latest (ocid, latest) VALUES (?, ?)",
+        (ocid, latest.astimezone(UTC).strftime(_LATEST_FORMAT)),
+    )
+
+
+def _expire(connection: sqlite3.Connection, before: datetime) -> int:
+    """Delete (in the transaction under way) at most EXPIRE_BATCH processes whose latest release is older than
+    `before`: their releases, compiled release, awards and text; the processes deleted."""
+    cutoff = before.astimezone(UTC).strftime(_LATEST_FORMAT)
+    ocids = [
+        row[0]
+        for row in connection.execute(
+            "SELECT ocid FROM process_latest WHERE latest < ? ORDER BY latest LIMIT ?", (cutoff, EXPIRE_BATCH)
+        )
+    ]
+    for ocid in ocids:
+        found = connection.execute("SELECT id FROM process WHERE ocid = ?", (ocid,)).fetchone()
+        if found is not None:
+            connection.execute("DELETE FROM process_text WHERE rowid = ?", (found[0],))
+            connection.execute("DELETE FROM process WHERE id = ?", (found[0],))
+        connection.execute("DELETE FROM award WHERE ocid = ?", (ocid,))
+        connection.execute("DELETE FROM release WHERE ocid = ?", (ocid,))
+        connection.execute("DELETE FROM process_latest WHERE ocid = ?", (ocid,))
+    return len(ocids)
+
+
+def _give_back(connection: sqlite3.Connection, *, truncate_wal: bool) -> None:
+    """Return the pages a deletion freed to the disk (a bounded number); with `truncate_wal`, checkpoint the WAL and
+    truncate it (the writer waits for readers still on old pages, readers never wait)."""
+    # executescript steps the pragma to its end (execute would free one page: the pragma returns no rows).
+    connection.executescript(f"PRAGMA incremental_vacuum({VACUUM_PAGES});")
+    if truncate_wal:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def _set_state(connection: sqlite3.Connection, name: str, value: str) -> None:
