@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
+import math
 import sys
 from contextlib import AsyncExitStack
 from dataclasses import replace
@@ -15,14 +15,18 @@ from pathlib import Path
 
 import uvicorn
 
+from gateway import tracing
 from gateway.app import create_app
 from gateway.edge.persisted import build_manifest
+from gateway.edge.readiness import Readiness
 from gateway.edge.schema import build_schema, document_problems
 from gateway.limits.keys import ApiKeys
+from gateway.logs import configure_logging
+from gateway.server import GracefulServer
 from gateway.settings import Settings, SettingsError
 from gateway.settings_reference import configuration_markdown
 from gateway.upstreams.mirror.disk import MirrorDirectoryBusy
-from gateway.upstreams.mirror.mirror import Mirror
+from gateway.upstreams.mirror.opening import OpenedMirror
 from gateway.upstreams.mirror.schedule import RefreshScheduler
 from gateway.upstreams.registry import open_mirrors, refresh_lock
 
@@ -72,22 +76,32 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "keys":
         return asyncio.run(run_keys_command(settings, args))
     if args.command == "mirror":
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+        configure_logging(settings)
         return asyncio.run(run_mirror_command(settings, args))
     if getattr(args, "host", None):
         settings = replace(settings, host=args.host)
     if getattr(args, "port", None):
         settings = replace(settings, port=args.port)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    uvicorn.run(
-        create_app(settings),
+    configure_logging(settings)  # JSON lines (GATEWAY_LOG_FORMAT), uvicorn's own lines included
+    try:
+        tracing.configure_from_environment()  # OTEL_* variables, read by the OpenTelemetry SDK (off by default)
+    except tracing.TracingConfigurationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
-        log_level="info",
-        access_log=False,
+        log_level=settings.log_level,
+        log_config=None,  # uvicorn's loggers write through the gateway's handler (configure_logging)
+        access_log=False,  # the gateway writes its own access line (gateway.edge.access_log)
         server_header=False,
-        timeout_graceful_shutdown=5,
+        # Longer than the request deadline: every request in flight when the process stops is answered.
+        timeout_graceful_shutdown=math.ceil(settings.shutdown_grace_period_s),
     )
+    readiness: Readiness = app.state.readiness
+    GracefulServer(config, drain_delay_s=settings.shutdown_drain_delay_s, on_drain=readiness.start_draining).run()
     return 0
 
 
@@ -148,7 +162,7 @@ async def run_mirror_command(settings: Settings, args: argparse.Namespace) -> in
         return 1 if failed else 0
 
 
-def mirror_status_table(name: str, mirror: Mirror) -> str:
+def mirror_status_table(name: str, mirror: OpenedMirror) -> str:
     now = datetime.now(UTC)
     lines = [f"{name}: snapshot {mirror.snapshot_path or '(none yet)'}"]
     lines.append(f"  {'FEED':<18} {'ROWS':>8}  {'LAST SUCCESS (UTC)':<25} {'AGE':>9}  {'STALE':<5}  LAST ERROR")

@@ -14,15 +14,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 
-from gateway.cache.store import MemoryCache, open_cache
+from gateway import tracing
+from gateway.cache.store import open_cache
 from gateway.edge import explorer, graphiql
 from gateway.edge.access import AccessControl, AccessMiddleware
+from gateway.edge.access_log import AccessLog
+from gateway.edge.compression import Compression, CompressionMiddleware
 from gateway.edge.endpoint import GraphQLEndpoint
+from gateway.edge.metrics import GatewayMetrics, serve_on_port
 from gateway.edge.persisted import open_persisted_documents
+from gateway.edge.readiness import NO_STORE, Readiness
 from gateway.edge.request_id import RequestIdMiddleware
 from gateway.edge.request_size import RequestSizeMiddleware
+from gateway.edge.response_cache import KeptAnswers
 from gateway.edge.schema import build_schema
-from gateway.limits.quota import Clock, QuotaGuard, utc_now
+from gateway.edge.spans import RequestSpanMiddleware, trace_root_fields
+from gateway.limits.quota import Clock, QuotaGuard
 from gateway.settings import Settings
 from gateway.upstreams.registry import Upstreams, open_upstreams
 
@@ -58,11 +65,15 @@ class Runtime:
         self._upstreams = None
 
 
-def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now) -> Starlette:
-    """`quota_clock` dates the upstream quota counters (UTC days); tests pass a fake one."""
+def create_app(settings: Settings | None = None, *, quota_clock: Clock | None = None) -> Starlette:
+    """`quota_clock` dates the upstream quota counters (UTC days); tests pass a fake one (default: the gateway's
+    clock, `GATEWAY_CLOCK_*`)."""
     settings = settings or Settings.from_env()
     runtime = Runtime()
     access = AccessControl(settings)
+    readiness = Readiness(settings, access.shedder)
+    metrics = GatewayMetrics()  # a registry per app: apps in one process never share series
+    metrics.watch(runtime.upstreams)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -70,11 +81,14 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
             await access.open(stack)
             quota_guard = QuotaGuard.from_settings(settings, clock=quota_clock)
             stack.push_async_callback(quota_guard.aclose)
-            cache = await open_cache(settings, stack)
+            cache = await open_cache(settings, stack, registry=metrics.registry)
             await documents.open(stack)
             stack.push_async_callback(responses.close)
             runtime.open(await open_upstreams(settings, stack, cache, quota_guard=quota_guard))
             stack.callback(runtime.close)
+            if settings.metrics_enabled and settings.metrics_port:
+                await serve_on_port(metrics, settings.host, settings.metrics_port, stack)
+            await readiness.open(stack, runtime.upstreams())  # last: ready once everything is open
             # Start-up garbage is long-lived: keep the collector from walking it on every request.
             gc.collect()
             gc.freeze()
@@ -82,24 +96,35 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
             yield
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok"})
+        """Liveness: the process answers (readiness, with what it depends on, is /readyz)."""
+        return JSONResponse({"status": "ok"}, headers=NO_STORE)
 
     documents = open_persisted_documents(settings)
-    responses = MemoryCache(
+    responses = KeptAnswers(
         max_entries=settings.response_cache_max_entries, max_bytes=settings.response_cache_max_bytes
     )
-    endpoint = GraphQLEndpoint(build_schema(settings), settings, runtime.upstreams, documents, responses)
+    schema = build_schema(settings)
+    if tracing.active():  # a span per root field; off, the resolvers stay as they are
+        trace_root_fields(schema)
+    endpoint = GraphQLEndpoint(schema, settings, runtime.upstreams, documents, responses)
     routes: list[BaseRoute] = [
         # Every method reaches the endpoint, which answers 405 with a code (not Starlette's plain-text 405).
-        Route("/graphql", endpoint.handle, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        Route("/graphql", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
         Route("/healthz", health, methods=["GET"]),
+        Route("/readyz", readiness.endpoint, methods=["GET"]),
     ]
+    if settings.metrics_enabled and not settings.metrics_port:
+        routes.append(Route("/metrics", metrics.endpoint, methods=["GET"]))
     if settings.dev:
         routes.append(Mount("/graphiql/static", app=graphiql.graphiql_static_app(), name="graphiql-static"))
     if settings.explorer_enabled:
         routes.append(Route("/", explorer.explorer_endpoint(graphiql=settings.dev), methods=["GET"]))
         routes.append(Mount(explorer.STATIC_PATH, app=explorer.explorer_static_app(), name="explorer-static"))
-    middleware = [Middleware(RequestIdMiddleware)]
+    # Outermost: the request's id and record; when its answer has gone out, the metrics and the access line read it.
+    observers = [metrics.observe] if settings.metrics_enabled else []
+    if settings.access_log_enabled:
+        observers.append(AccessLog().write)
+    middleware = [Middleware(RequestIdMiddleware, observers=observers)]
     if settings.cors_origins() or settings.cors_allowed_origin_regex:
         extra_headers = [header.strip() for header in settings.cors_allowed_headers.split(",") if header.strip()]
         middleware.append(
@@ -128,4 +153,11 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock = utc_now
     )
     # Innermost: oversized requests are refused before a key is looked up; only /graphql needs a key.
     middleware.append(Middleware(AccessMiddleware, control=access))
-    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    # Innermost of all: answers compressed as the client accepts (refusals of the middleware above are small).
+    middleware.append(Middleware(CompressionMiddleware, compression=Compression.from_settings(settings)))
+    if tracing.active():  # outermost: the request's server span holds everything else
+        middleware.insert(0, Middleware(RequestSpanMiddleware))
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    app.state.readiness = readiness  # `python -m gateway` drains it on SIGTERM (gateway.server)
+    app.state.metrics = metrics
+    return app

@@ -13,6 +13,8 @@ from typing import TypeVar
 
 import coredis
 
+from gateway import tracing
+
 _T = TypeVar("_T")
 
 
@@ -79,8 +81,9 @@ class RedisOutage:
                 close()  # a coroutine never awaited would warn
             raise RedisUnreachable
         try:
-            async with asyncio.timeout(timeout_s):
-                result = await operation
+            with tracing.redis_span(operation, self._logger.name):
+                async with asyncio.timeout(timeout_s):
+                    result = await operation
         except errors as error:
             self.failed(error)
             raise RedisUnreachable from error

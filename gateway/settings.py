@@ -5,6 +5,10 @@ specs (`gateway.upstreams.catalog.SPECS`) for each upstream `GATEWAY_<NAME>_URL`
 each credential `GATEWAY_<CREDENTIAL>_API_KEY` and `GATEWAY_<CREDENTIAL>_DAILY_QUOTA`. An upstream whose URL is not set
 is not configured: it is never asked. Any other `GATEWAY_*` variable stops the start-up: a renamed one (`ALIASES`) is
 still read and logged as deprecated, a removed one (`REMOVED`) says why, an unknown one names the closest valid one.
+
+The one exception: tracing is configured by the standard OpenTelemetry variables (OTEL_TRACES_EXPORTER,
+OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME...), which the OpenTelemetry SDK reads itself (`gateway.tracing`,
+docs/operations.md); they are not settings and are not checked here.
 """
 
 from __future__ import annotations
@@ -18,15 +22,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from gateway.upstreams.catalog import SPECS
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
+from gateway.vocabularies import ITA_LEAD_SOURCES
 
 Profile = Literal["dev", "prod"]
+# Who serves the leads of one ITA source code: `auto` (its successors when one is configured, else ITA), only its
+# `successor`s (the upstreams whose spec declares the code in `lead_codes`), or only `ita` (an ITA-compatible service).
+LeadsFrom = Literal["auto", "successor", "ita"]
+LEADS_FROM_CHOICES: tuple[LeadsFrom, ...] = ("auto", "successor", "ita")
+
+LogFormat = Literal["auto", "json", "text"]
+LogLevel = Literal["debug", "info", "warning", "error"]
 
 PREFIX = "GATEWAY_"
+OCDS_PUBLISHERS = ("contractsfinder", "findatender")  # the OCDS mirrors, whose pace and windows are settings below
+SAMOPPS = "samopps"  # the SAM opportunities mirror, whose API pulls have a share of the SAM key's daily quota
+SHUTDOWN_GRACE_MARGIN_S = 5.0  # the default grace period is the request deadline and this
+COMPRESSION_CODINGS = ("br", "gzip")  # the content codings the gateway can write
 _log = logging.getLogger(__name__)
 
 # Renamed settings: the old name is still read for the new one(s) and logged as deprecated; the new name wins.
@@ -256,11 +272,86 @@ class Settings:
     mirror_closing_time_offset: str = "-05:00"  # the UTC offset at which CanadaBuys closing times are read
     mirror_query_threads: int = 4  # threads per mirror answering queries (never the event loop)
 
+    # SAM.gov Contract Opportunities (samopps, a mirror): the daily public extract is always read; API pulls of the
+    # day's postings run only with a SAM key (GATEWAY_SAM_API_KEY) whose daily quota (GATEWAY_SAM_DAILY_QUOTA, 0: none)
+    # is at least samopps_min_daily_calls, within samopps_quota_share of it; the rest stays for Contract Awards (sam).
+    # Empty: GATEWAY_SAMOPPS_URL + falextracts/Contract%20Opportunities/datagov/ContractOpportunitiesFullCSV.csv. The
+    # real file: https://s3.amazonaws.com/falextracts/Contract%20Opportunities/datagov/ContractOpportunitiesFullCSV.csv
+    samopps_extract_url: str = ""  # the full URL of the daily extract (empty: derived from GATEWAY_SAMOPPS_URL)
+    samopps_extract_interval_s: int = 6 * 60 * 60  # how often the extract is asked for (a conditional GET)
+    samopps_pull_interval_s: int = 2 * 60 * 60  # how often the day's postings are pulled from the API (one replica)
+    samopps_min_daily_calls: int = 100  # the least daily quota of the SAM key for API pulls to run (10/day: none)
+    samopps_quota_share: float = 0.5  # the share of the SAM key's daily quota API pulls may spend (0..1)
+    samopps_page_ttl_s: int = 6 * 60 * 60  # how long a pulled page stays in Redis for the other replicas to index
+    samopps_pull_timeout_s: float = 60.0  # one API page of up to 1,000 notices, at most
+
+    # UK OCDS publishers (contractsfinder, findatender: mirrors of their release packages, gateway/upstreams/ocds/):
+    # one request at a time, at least `<name>_request_interval_s` apart; after "too many requests" (Contracts Finder:
+    # HTTP 403; Find a Tender: 429 or 503) the publisher's Retry-After, else `<name>_throttled_wait_s`. Every
+    # `<name>_refresh_interval_s` the releases from the watermark to now are pulled, in update windows of
+    # `<name>_window_s`; the first refresh goes `<name>_backfill_days` back. Processes whose latest release is older
+    # than `<name>_retention_days` are deleted as windows are written; over mirror_max_disk_bytes no window is written.
+    # With redis_url the replicas share the publisher's pace (the next request's earliest start, in Redis).
+    contractsfinder_request_interval_s: float = 1.0  # the least time between two requests to Contracts Finder
+    contractsfinder_throttled_wait_s: float = 300.0  # the wait after its 403 "too many requests" (5 minutes)
+    contractsfinder_window_s: int = 24 * 60 * 60  # one update window (publishedFrom..publishedTo)
+    contractsfinder_backfill_days: int = 30  # how far back the first refresh of Contracts Finder goes
+    contractsfinder_refresh_interval_s: int = 60 * 60  # how often Contracts Finder's new releases are pulled
+    contractsfinder_max_page_bytes: int = 32 * 1024**2  # a larger page is refused (the window is tried again later)
+    contractsfinder_retention_days: int = 400  # processes with no release for this long are deleted (0: kept forever)
+    findatender_request_interval_s: float = 10.0  # the least time between two requests (about 12 in 2 minutes)
+    findatender_throttled_wait_s: float = 60.0  # the wait after its 429 or 503 when it sends no Retry-After
+    findatender_window_s: int = 6 * 60 * 60  # one update window (updatedFrom..updatedTo; longer ones miss releases)
+    findatender_backfill_days: int = 30  # how far back the first refresh of Find a Tender goes
+    findatender_refresh_interval_s: int = 60 * 60  # how often Find a Tender's new releases are pulled
+    findatender_max_page_bytes: int = 32 * 1024**2  # a larger page is refused (the window is tried again later)
+    findatender_retention_days: int = 400  # processes with no release for this long are deleted (0: kept forever)
+
+    # A simulated clock, FOR TESTS ONLY (process tests run a day of scheduled pulls in seconds): the gateway's now is
+    # `real epoch seconds x clock_speed + clock_offset_s`, the same in every process given the same values; it dates
+    # the upstream quota counters (their UTC day) and schedules the samopps pulls and refreshes. Refused in the prod
+    # profile unless clock_allowed_in_prod is set.
+    clock_speed: float = 1.0  # simulated seconds per real second (tests only)
+    clock_offset_s: float = 0.0  # added to the scaled epoch seconds (tests only)
+    clock_allowed_in_prod: bool = False  # let clock_speed / clock_offset_s apply in the prod profile too
+
+    # Leads per ITA source code (`leads`, `lead`, `search`): `auto` asks the live successors of the code when one is
+    # configured (CANADA: canadabuys; FBO: samopps; UK: contractsfinder and findatender), else an ITA-compatible
+    # service (`GATEWAY_ITA_URL`); `successor` asks only the successors, `ita` only ITA. A code that nothing serves is
+    # refused when a query names it (BAD_USER_INPUT naming the served ones) and listed in `skippedSources` otherwise.
+    leads_australia_from: LeadsFrom = "auto"  # who serves AUSTRALIA leads: auto, successor or ita (no successor today)
+    leads_canada_from: LeadsFrom = "auto"  # who serves CANADA leads: auto, successor (canadabuys) or ita
+    leads_fbo_from: LeadsFrom = "auto"  # who serves FBO leads: auto, successor (samopps) or ita
+    leads_state_from: LeadsFrom = "auto"  # who serves STATE leads: auto, successor or ita (no successor today)
+    leads_uk_from: LeadsFrom = "auto"  # who serves UK leads: auto, successor (contractsfinder, findatender) or ita
+    leads_mca_from: LeadsFrom = "auto"  # who serves MCA leads: auto, successor or ita (no successor today)
+    leads_ustda_from: LeadsFrom = "auto"  # who serves USTDA leads: auto, successor or ita (no successor today)
+
     # Browser clients (docs/frontend.md): GraphiQL, the explorer page at /, and apps served from other origins (CORS).
     graphiql_demo_key: str = field(default="", repr=False)  # pre-filled in GraphiQL's Headers; dev profile only
     explorer_enabled: bool = True  # the explorer page at / (search without writing GraphQL), in both profiles
     cors_allowed_origin_regex: str = ""  # origins matching it are allowed by CORS too, e.g. local dev servers
     cors_allowed_headers: str = ""  # comma-separated request headers CORS allows beyond the built-in list
+
+    # Observability (docs/operations.md): every log line on stderr, one access line per request, Prometheus metrics.
+    # Logs never hold API keys, Authorization headers, query variables or contact details.
+    log_format: LogFormat = "auto"  # json (one object per line), text, or auto: json in the prod profile, text in dev
+    log_level: LogLevel = "info"  # the least severe level logged: debug, info, warning or error
+    access_log_enabled: bool = True  # one line per request (logger gateway.access): id, key id, tier, status, time
+    metrics_enabled: bool = True  # Prometheus metrics at GET /metrics: no key, unmetered, never cached
+    metrics_port: int = 0  # 0: /metrics on the main port; else served on this port (same host) and not on the main
+
+    # Operations (docs/operations.md): readiness (GET /readyz), graceful shutdown, response compression. Tracing is no
+    # setting: the standard OTEL_* variables configure it, read by the OpenTelemetry SDK itself (docs/operations.md).
+    # On SIGTERM the process answers /readyz 503 ("draining") and keeps serving for the drain delay, so that load
+    # balancers stop sending it requests; then it stops accepting, lets the requests in flight finish within the
+    # grace period (which must be longer than the request deadline), and closes its sessions and Redis.
+    shutdown_drain_delay_s: float = 0.0  # keep serving this long after SIGTERM, /readyz 503 (e.g. the LB's check time)
+    shutdown_grace_s: float = 0.0  # how long requests in flight may finish after that; 0: request deadline + 5 s
+    # Responses are compressed when the client accepts it (Accept-Encoding) and the body is at least the minimum size:
+    # JSON, HTML, CSS, JavaScript and SVG only, never a body that already has a Content-Encoding.
+    compression_encodings: str = "br,gzip"  # the codings offered, preferred first (br, gzip); empty: never compress
+    compression_min_bytes: int = 1024  # smaller bodies go as they are (0: compress every compressible body)
 
     @cached_property
     def tier_table(self) -> Mapping[str, Tier]:
@@ -277,9 +368,50 @@ class Settings:
     def credential(self, name: str) -> CredentialSettings:
         return self.credentials.get(name) or CredentialSettings()
 
+    def upstream_options(self, upstream: str) -> dict[str, object]:
+        """The upstream's own settings (the fields `<upstream>_*`) without the prefix: what its mirror opener reads."""
+        prefix = f"{upstream}_"
+        return {
+            setting.name.removeprefix(prefix): getattr(self, setting.name)
+            for setting in fields(self)
+            if setting.name.startswith(prefix)
+        }
+
+    def samopps_pull_calls(self) -> int | None:
+        """Calls a day the samopps API pulls may spend of their key's quota: 0 when they do not run (samopps or its
+        key not configured, a quota under samopps_min_daily_calls, a share under one call), None without a quota."""
+        spec = next((spec for spec in self.specs if spec.name == SAMOPPS), None)
+        if spec is None or spec.credential is None or not self.upstream(SAMOPPS).configured:
+            return 0
+        credential = self.credential(spec.credential.name)
+        if not credential.api_key or self.samopps_quota_share <= 0:
+            return 0
+        if credential.daily_quota == 0:
+            return None
+        if credential.daily_quota < self.samopps_min_daily_calls:
+            return 0
+        return int(credential.daily_quota * self.samopps_quota_share)
+
+    def quota_shares(self) -> dict[str, dict[str, int]]:
+        """Calls a day reserved per credential for a background consumer of it (the quota guard keeps them apart):
+        the samopps API pulls' share of the SAM key, when they run."""
+        spec = next((spec for spec in self.specs if spec.name == SAMOPPS), None)
+        calls = self.samopps_pull_calls()
+        if spec is None or spec.credential is None or not calls:
+            return {}
+        return {spec.credential.name: {SAMOPPS: calls}}
+
+    @property
+    def simulated_clock(self) -> bool:
+        return self.clock_speed != 1.0 or self.clock_offset_s != 0.0
+
     def daily_quotas(self) -> dict[str, int]:
         """Calls per UTC day per credential name (the quota guard's counters)."""
         return {name: credential.daily_quota for name, credential in self.credentials.items()}
+
+    def leads_from(self) -> dict[str, LeadsFrom]:
+        """Who serves the leads of each ITA source code (`GATEWAY_LEADS_<CODE>_FROM`)."""
+        return {code: getattr(self, leads_from_field(code)) for code in ITA_LEAD_SOURCES.labels}
 
     def keys_redis(self) -> str:
         return self.keys_redis_url or self.redis_url
@@ -367,7 +499,53 @@ class Settings:
         self.tier_table  # noqa: B018 - parses GATEWAY_TIERS now, so a bad value fails at start-up
         self._validate_overload()
         self._validate_mirrors()
+        self._validate_samopps()
         self._validate_browser_clients()
+        self._validate_observability()
+        self._validate_operations()
+        for code, choice in self.leads_from().items():
+            if choice not in LEADS_FROM_CHOICES:
+                variable = field_variable(leads_from_field(code))
+                raise SettingsError(f"{variable} must be one of {', '.join(LEADS_FROM_CHOICES)}, not {choice!r}")
+
+    def _validate_operations(self) -> None:
+        if self.shutdown_drain_delay_s < 0:
+            raise SettingsError("GATEWAY_SHUTDOWN_DRAIN_DELAY_S must be >= 0")
+        if self.shutdown_grace_s < 0 or (self.shutdown_grace_s and self.shutdown_grace_s <= self.request_deadline_s):
+            raise SettingsError(
+                f"GATEWAY_SHUTDOWN_GRACE_S ({self.shutdown_grace_s:g}) must be longer than GATEWAY_REQUEST_DEADLINE_S "
+                f"({self.request_deadline_s:g}), or 0 for the deadline + {SHUTDOWN_GRACE_MARGIN_S:g} s"
+            )
+        unknown = [coding for coding in self.compression_codings() if coding not in COMPRESSION_CODINGS]
+        if unknown:
+            raise SettingsError(
+                f"GATEWAY_COMPRESSION_ENCODINGS: {', '.join(unknown)} not offered; choose from "
+                f"{', '.join(COMPRESSION_CODINGS)} (empty: never compress)"
+            )
+        if self.compression_min_bytes < 0:
+            raise SettingsError("GATEWAY_COMPRESSION_MIN_BYTES must be >= 0")
+
+    @property
+    def shutdown_grace_period_s(self) -> float:
+        """How long requests in flight may finish once the process stops accepting."""
+        return self.shutdown_grace_s or self.request_deadline_s + SHUTDOWN_GRACE_MARGIN_S
+
+    def compression_codings(self) -> tuple[str, ...]:
+        """The content codings offered, preferred first."""
+        codings = (coding.strip().lower() for coding in self.compression_encodings.split(","))
+        return tuple(dict.fromkeys(coding for coding in codings if coding))
+
+    def _validate_observability(self) -> None:
+        if self.log_format not in get_args(LogFormat):
+            raise SettingsError(f"GATEWAY_LOG_FORMAT must be one of {', '.join(get_args(LogFormat))}")
+        if self.log_level not in get_args(LogLevel):
+            raise SettingsError(f"GATEWAY_LOG_LEVEL must be one of {', '.join(get_args(LogLevel))}")
+        if not 0 <= self.metrics_port <= 65535 or (self.metrics_port and self.metrics_port == self.port):
+            raise SettingsError("GATEWAY_METRICS_PORT must be 0 (the main port) or another port, 1-65535")
+
+    @property
+    def json_logs(self) -> bool:
+        return self.log_format == "json" or (self.log_format == "auto" and not self.dev)
 
     def _validate_browser_clients(self) -> None:
         if self.graphiql_demo_key and not self.dev:
@@ -382,6 +560,24 @@ class Settings:
         if not all(_HEADER_NAME.fullmatch(header) for header in headers):
             raise SettingsError("GATEWAY_CORS_ALLOWED_HEADERS must be comma-separated HTTP header names")
 
+    def _validate_samopps(self) -> None:
+        if not 0 <= self.samopps_quota_share <= 1:
+            raise SettingsError("GATEWAY_SAMOPPS_QUOTA_SHARE must be between 0 and 1")
+        intervals = (self.samopps_extract_interval_s, self.samopps_pull_interval_s, self.samopps_page_ttl_s)
+        if min(intervals) <= 0 or self.samopps_pull_timeout_s <= 0 or self.samopps_min_daily_calls < 0:
+            raise SettingsError(
+                "GATEWAY_SAMOPPS_EXTRACT_INTERVAL_S, _PULL_INTERVAL_S, _PAGE_TTL_S and _PULL_TIMEOUT_S must be positive"
+            )
+        if self.samopps_extract_url and not _is_url(self.samopps_extract_url):
+            raise SettingsError("GATEWAY_SAMOPPS_EXTRACT_URL must be an http(s) URL with a host")
+        if not 0 < self.clock_speed <= 1_000_000:
+            raise SettingsError("GATEWAY_CLOCK_SPEED must be above 0 and at most 1000000")
+        if self.simulated_clock and not self.dev and not self.clock_allowed_in_prod:
+            raise SettingsError(
+                "GATEWAY_CLOCK_SPEED and GATEWAY_CLOCK_OFFSET_S are for tests: refused in the prod profile unless "
+                "GATEWAY_CLOCK_ALLOWED_IN_PROD=true"
+            )
+
     def _validate_mirrors(self) -> None:
         if not self.mirror_data_dir.strip():
             raise SettingsError("GATEWAY_MIRROR_DATA_DIR must not be empty")
@@ -390,6 +586,15 @@ class Settings:
         if self.mirror_replica and not _MIRROR_REPLICA.fullmatch(self.mirror_replica):
             raise SettingsError("GATEWAY_MIRROR_REPLICA must be 1-64 characters of A-Z, a-z, 0-9, '_', '.', '-'")
         parse_utc_offset(self.mirror_closing_time_offset)
+        for publisher in OCDS_PUBLISHERS:
+            options = self.upstream_options(publisher)
+            if min(float(value) for value in options.values() if isinstance(value, int | float)) < 0 or any(
+                not options[name] for name in ("window_s", "refresh_interval_s", "max_page_bytes")
+            ):
+                raise SettingsError(
+                    f"GATEWAY_{publisher.upper()}_* must be >= 0, and its WINDOW_S, REFRESH_INTERVAL_S and "
+                    "MAX_PAGE_BYTES positive"
+                )
 
     def _validate_overload(self) -> None:
         if min(self.max_concurrent_executions, self.max_queued_requests, self.limiter_fallback_replicas) < 1:
@@ -429,6 +634,11 @@ _DERIVED = frozenset({"specs", "upstreams", "credentials"})
 
 def field_variable(field_name: str) -> str:
     return f"{PREFIX}{field_name.upper()}"
+
+
+def leads_from_field(code: str) -> str:
+    """The field choosing who serves the leads of ITA source code `code` (`leads_canada_from`)."""
+    return f"leads_{code.lower()}_from"
 
 
 def url_variable(upstream: str) -> str:
@@ -523,6 +733,11 @@ def _upstream_settings(
 
 def _in_order(kinds: frozenset[RecordKind]) -> list[RecordKind]:
     return [kind for kind in RecordKind if kind in kinds]
+
+
+def _is_url(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and url == url.strip()
 
 
 def _is_base_url(url: str) -> bool:

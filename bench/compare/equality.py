@@ -56,6 +56,8 @@ def compare(scenario: Scenario, answers: Mapping[str, object]) -> Checked:
 async def check(scenario: Scenario, urls: Mapping[str, str], authorization: str, number: int) -> Checked:
     """Sends request `number` of the scenario to each system (`urls`: system -> GraphQL URL) and compares."""
     headers = {"Content-Type": "application/json", "Accept": "application/json", "Authorization": authorization}
+    if scenario.accept_encoding:  # aiohttp decodes the answer (gzip; br with the brotli package)
+        headers["Accept-Encoding"] = scenario.accept_encoding
     answers: dict[str, object] = {}
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)) as session:
         for system, url in urls.items():

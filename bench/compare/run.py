@@ -120,7 +120,12 @@ class _Rounds:
         if self._options.warmup_s > 0:
             start = self._numbers.next
             warm = await self._wrk.run(
-                url, template, concurrency=concurrency, duration_s=self._options.warmup_s, start=start
+                url,
+                template,
+                concurrency=concurrency,
+                duration_s=self._options.warmup_s,
+                start=start,
+                accept_encoding=scenario.accept_encoding,
             )
             self._numbers.advance_past(start, warm.requests, concurrency)
             await _settle(gateway)
@@ -128,7 +133,12 @@ class _Rounds:
         start = self._numbers.next
         before = (gateway.cpu_s(), self._upstream.cpu_s(), self._core_busy_s())
         result = await self._wrk.run(
-            url, template, concurrency=concurrency, duration_s=self._options.duration_s, start=start
+            url,
+            template,
+            concurrency=concurrency,
+            duration_s=self._options.duration_s,
+            start=start,
+            accept_encoding=scenario.accept_encoding,
         )
         after = (gateway.cpu_s(), self._upstream.cpu_s(), self._core_busy_s())
         self._numbers.advance_past(start, result.requests, concurrency)

@@ -22,7 +22,7 @@ REQUEST_TIMEOUT_S = 10
 MAX_REQUESTS_PER_RUN = 500_000
 RESULT_PREFIX = "BENCH-JSON "
 
-# args: start number, maximum requests, body template file, Authorization header value.
+# args: start number, maximum requests, body template file, Authorization header value, Accept-Encoding (or "").
 LUA = r"""
 local number, limit, authorization
 local parts = {} -- the template split at each marker
@@ -55,6 +55,9 @@ function init(args)
   wrk.headers["Content-Type"] = "application/json"
   wrk.headers["Accept"] = "application/json"
   wrk.headers["Authorization"] = authorization
+  if args[5] ~= nil and args[5] ~= "" then
+    wrk.headers["Accept-Encoding"] = args[5]
+  end
   wrk.body = parts[1]
 end
 
@@ -158,7 +161,9 @@ class Wrk:
             self._templates[template] = path
         return path
 
-    async def run(self, url: str, template: str, *, concurrency: int, duration_s: int, start: int) -> WrkResult:
+    async def run(
+        self, url: str, template: str, *, concurrency: int, duration_s: int, start: int, accept_encoding: str = ""
+    ) -> WrkResult:
         argv = services.pinned(
             [
                 WRK,
@@ -174,6 +179,7 @@ class Wrk:
                 str(MAX_REQUESTS_PER_RUN),
                 str(self._template_file(template)),
                 self._authorization,
+                accept_encoding,
             ],
             self._core,
         )

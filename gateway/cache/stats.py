@@ -1,4 +1,5 @@
-"""Cache counters per upstream (the key prefix before ':'), in process and as Prometheus counters."""
+"""Cache counters per upstream (the key prefix before ':'), in process and as Prometheus counters (`/metrics` exports
+them as `gateway_cache_<event>_total`)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class CacheStats:
             for event in CACHE_EVENTS
         }
         self._backend = backend
+        self._children: dict[tuple[CacheEvent, str], Counter] = {}  # bound once per event and upstream
 
     def record(self, event: CacheEvent, key: str, count: int = 1) -> None:
         upstream = upstream_of(key)
@@ -47,7 +49,10 @@ class CacheStats:
         if tally is None:
             tally = self._tallies[upstream] = Tally()
         tally[event] += count
-        self._counters[event].labels(self._backend, upstream).inc(count)
+        child = self._children.get((event, upstream))
+        if child is None:
+            child = self._children[event, upstream] = self._counters[event].labels(self._backend, upstream)
+        child.inc(count)
 
     def total(self, event: CacheEvent) -> int:
         return sum(tally[event] for tally in self._tallies.values())

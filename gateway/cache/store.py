@@ -33,6 +33,7 @@ from aiocache.serializers import NullSerializer
 from prometheus_client import CollectorRegistry
 from redis.exceptions import RedisError
 
+from gateway import tracing
 from gateway.cache.codec import (
     Entry,
     EntryId,
@@ -428,8 +429,9 @@ class RedisCache(_StoreCache):
         if not self.outage.may_try():
             raise _RedisUnavailable
         try:
-            async with asyncio.timeout(self._timeout_s):
-                result = await self._backend.raw(command, *args, **options)
+            with tracing.redis_span(command.upper(), logger.name):
+                async with asyncio.timeout(self._timeout_s):
+                    result = await self._backend.raw(command, *args, **options)
         except (RedisError, OSError, TimeoutError) as error:
             self.stats.record("redis_errors", key)
             self.outage.failed(error)

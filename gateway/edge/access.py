@@ -26,9 +26,10 @@ from gateway.edge.protocol import GRAPHQL_RESPONSE, JSON
 from gateway.edge.refusals import Refusal, Refused
 from gateway.edge.shedding import RETRY_AFTER_S, LoadShedder, Place, SheddingLimits, overloaded
 from gateway.errors import GatewayError, RateLimited, Unauthenticated
-from gateway.limits.keys import ApiKeyRecord, ApiKeys, MalformedCredentials, extract_api_key
+from gateway.limits.keys import ApiKeyRecord, ApiKeys, FileKeyStore, MalformedCredentials, extract_api_key
 from gateway.limits.limiter import Budget, Decision, RateLimiter, ratelimit_headers
 from gateway.limits.metering import ANONYMOUS_KEY_PREFIX, Caller, Metering
+from gateway.request_record import current_record
 from gateway.settings import ANONYMOUS_TIER, Settings, Tier
 from gateway.upstreams.deadline import Deadline
 
@@ -77,7 +78,9 @@ class AccessControl:
         self._storage_gate = None
 
     def metering(self, caller: Caller) -> Metering:
-        return Metering(caller, self.limiter, storage_gate=self._storage_gate)
+        limiter = self.limiter
+        # The gate bounds calls to the limiter's storage: a limiter counting in this process's memory needs none.
+        return Metering(caller, limiter, storage_gate=self._storage_gate if limiter.shared else None)
 
     def known_budget(self, caller: Caller) -> Budget:
         """The caller's budget as this replica last knew it, without a call to Redis (for answers under overload):
@@ -89,7 +92,7 @@ class AccessControl:
 
     async def authenticate(self, presented: str) -> ApiKeyRecord | None:
         """The key's live record; the lookup waits its turn at the same gate as the limiter (see Metering)."""
-        if self._storage_gate is None:
+        if self._storage_gate is None or isinstance(self.keys.store, FileKeyStore):  # a file: no pool to wait for
             return await self.keys.authenticate(presented)
         async with self._storage_gate:
             return await self.keys.authenticate(presented)
@@ -118,8 +121,11 @@ class AccessMiddleware:
             return
         state = scope.setdefault("state", {})
         state["deadline"] = Deadline.after(self.control.settings.request_deadline_s)  # the caller's, from now on
+        record = current_record()
         try:
             caller = await self._identify(scope)
+            if record is not None:  # the stored key's public id (never the key); none for anonymous callers
+                record.caller(None if caller.anonymous else caller.key_id, caller.tier.name)
             place = self._admit(caller)
             metering = self.control.metering(caller)
             try:
@@ -147,6 +153,8 @@ class AccessMiddleware:
             await self.app(scope, receive, send_with_budget)
         finally:
             place.leave()
+            if record is not None:
+                record.cost = metering.charged_cost
 
     def _admit(self, caller: Caller) -> Place:
         """A place in this process, before the limiter is asked: refused without a call to Redis while too many

@@ -19,17 +19,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError
+from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.execution import PreExecutionError
-from strawberry.types.graphql import OperationType
 
 from gateway.cache import store as cache
-from gateway.cache.store import CacheStatus, MemoryCache, ResponseCache
+from gateway.cache.store import CacheStatus, ResponseCache
 from gateway.edge import documents, graphiql
 from gateway.edge.cost import CostedRequestContext, Estimate, RequestCost
+from gateway.edge.execution import Executor
 from gateway.edge.graphql_errors import Phase, collapsed, format_error
 from gateway.edge.json_response import JSONResponse
 from gateway.edge.operation import OperationReader, SelectedOperation
@@ -44,11 +45,12 @@ from gateway.edge.protocol import (
     wants_graphiql,
 )
 from gateway.edge.refusals import Refusal, Refused
-from gateway.edge.response_cache import KeptAnswer, WholeResponseCache
+from gateway.edge.response_cache import KeptAnswer, KeptAnswers, WholeResponseCache
 from gateway.edge.schema import GatewaySchema, query_limits
 from gateway.edge.shedding import RETRY_AFTER_S, Place, ServerOverloaded, overloaded
 from gateway.limits.limiter import Decision
 from gateway.limits.metering import Metering
+from gateway.request_record import current_record
 from gateway.settings import Settings
 from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.mirror import freshness
@@ -122,6 +124,14 @@ async def _shed(metering: Metering | None, place: Place | None, error: ServerOve
     return Refusal.of(503, error, {"Retry-After": str(RETRY_AFTER_S)})
 
 
+def operation_name(document: DocumentNode | None) -> str | None:
+    """The name of the document's operation when it has exactly one (else the request names it, or is refused)."""
+    if document is None:
+        return None
+    operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+    return operations[0].name.value if len(operations) == 1 and operations[0].name is not None else None
+
+
 def _over_budget(body: dict[str, Any], exchange: _Exchange) -> Response:
     refused = exchange.over_budget
     retry_after = str((refused.retry_after_s if refused is not None else None) or 1)
@@ -148,11 +158,18 @@ class GraphQLEndpoint:
         self._upstreams = upstreams
         self._documents = documents or PersistedDocuments("apq", MemoryDocumentStore(1000))
         self._operations = OperationReader(query_limits(settings))
-        store = responses or MemoryCache(
+        store = responses or KeptAnswers(
             max_entries=settings.response_cache_max_entries, max_bytes=settings.response_cache_max_bytes
         )
         self._responses = WholeResponseCache(store, settings.response_cache_ttl_s)
         self._estimate = estimate or schema.estimate_cost
+        self._executor = Executor(schema)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The endpoint as an ASGI app, for its route: what Starlette's wrapper of request handlers adds (handlers
+        for the HTTPExceptions a handler raises) it does not need, since it raises none."""
+        response = await self.handle(Request(scope, receive, send))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         state = request.scope.get("state", {})
@@ -171,7 +188,12 @@ class GraphQLEndpoint:
             query = await self._documents.document(graphql_request.query, graphql_request.extensions)
         except Refused as refused:
             return refused.refusal.response(media_type)
-        graphql_request = replace(graphql_request, query=query)
+        if query is not graphql_request.query:  # a persisted document's text
+            graphql_request = replace(graphql_request, query=query)
+        record = current_record()
+        if record is not None:  # the operation's name for the access log; for metrics only when it is trusted
+            record.operation = graphql_request.operation_name
+            record.trusted = self._documents.trusted(query)
         metering = state.get("metering")
         metering = metering if isinstance(metering, Metering) else None
         place = state.get("place")
@@ -183,6 +205,8 @@ class GraphQLEndpoint:
                 return (await _shed(metering, place, exc)).response(media_type)
         else:
             operation = self._operations.select(query, graphql_request.operation_name)
+        if record is not None and record.operation is None:
+            record.operation = operation_name(operation.document)
         if operation.problem is not None:
             return Refusal(400, "GRAPHQL_VALIDATION_FAILED", operation.problem).response(media_type)
         exchange = _Exchange(
@@ -240,6 +264,12 @@ class GraphQLEndpoint:
                 outcome = await self._execute(exchange)
         if isinstance(outcome, Refusal):
             return outcome.response(exchange.media_type)
+        record = current_record()
+        if record is not None:
+            hit = served is not None and served.status is CacheStatus.HIT
+            record.response_cache = "bypass" if key is None else "hit" if hit else "miss"
+            record.errors(outcome.body.get("errors"))
+            record.cost_refused = exchange.over_budget is not None
         body = dict(outcome.body)
         answer = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if exchange.over_get else b""
         extensions = dict(report.as_extensions())
@@ -261,6 +291,11 @@ class GraphQLEndpoint:
     async def _refused_unexecuted(self, exchange: _Exchange, refusal: GraphQLError) -> Response:
         """The refusal of a request that another's execution would have answered (its caller's tier or budget)."""
         body: dict[str, Any] = {"errors": [format_error(refusal, Phase.DOCUMENT)]}
+        record = current_record()
+        if record is not None:
+            record.response_cache = "hit"
+            record.errors(body["errors"])
+            record.cost_refused = exchange.over_budget is not None
         cost = await exchange.cost.extension()
         if cost is not None:
             body["extensions"] = {"cost": cost}
@@ -313,12 +348,12 @@ class GraphQLEndpoint:
         )
         graphql_request = exchange.graphql
         try:
-            result = await self._schema.execute(
+            result = await self._executor.execute(
                 graphql_request.query,
-                variable_values=graphql_request.variables,
-                context_value=context,
-                operation_name=graphql_request.operation_name,
-                allowed_operation_types=(OperationType.QUERY,),
+                exchange.document,
+                graphql_request.variables,
+                graphql_request.operation_name,
+                context,
             )
         except CannotGetOperationTypeError as exc:
             return Refusal(400, "GRAPHQL_VALIDATION_FAILED", exc.as_http_error_reason())

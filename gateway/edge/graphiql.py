@@ -79,12 +79,13 @@ query Search {
     pageInfo { hasNextPage endCursor }
   }
 }""",
-    """# Trade leads about equipment, newest first or by relevance, with their source, country and value
+    """# Trade leads about equipment, newest first: CANADA, FBO, UK from ITA's live successors, the rest from ITA
 query Leads {
   leads(first: 5, filter: {keywords: "equipment"}) {
     totalCount
     edges { node { title source country { code name } publishDate endDate minValue { amount currency } } }
     pageInfo { hasNextPage endCursor }
+    skippedSources { source upstream reason criteria }
   }
 }""",
     """# Open Canadian tenders for GSINs starting N76 or V2, delivered in Ontario or the NCR, titles in French

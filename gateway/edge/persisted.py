@@ -189,6 +189,12 @@ class PersistedDocuments:
         self.mode = mode
         self._store = store
         self._manifest = dict(manifest or {})
+        self._trusted_texts = frozenset(self._manifest.values())
+
+    def trusted(self, document: str) -> bool:
+        """Whether `document` is one of the manifest's (the operator's persisted documents, in any mode): only their
+        operation names label metrics, since any other name is the client's choice."""
+        return bool(self._trusted_texts) and document in self._trusted_texts
 
     async def open(self, stack: AsyncExitStack) -> None:
         """Opens the store for the app's life (called in the lifespan); closed when `stack` closes."""

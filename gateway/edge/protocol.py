@@ -10,10 +10,12 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from starlette.requests import Request
 
+from gateway.cache import codec
 from gateway.edge import csrf
 from gateway.edge.refusals import Refusal, Refused
 
@@ -50,6 +52,7 @@ def bad_request(message: str) -> Refused:
     return Refused(Refusal(400, "BAD_REQUEST", message))
 
 
+@lru_cache(maxsize=256)  # clients send a few distinct Accept headers, each time the same
 def response_media_type(accept: str) -> str | None:
     """The newer media type when the client names it, else JSON (no Accept, */*); None when neither is acceptable."""
     if not accept.strip():
@@ -120,8 +123,9 @@ def parse_params(params: Mapping[str, Any]) -> GraphQLRequest:
 
 
 def decode_json(raw: bytes | str, what: str) -> Any:
+    """`raw` as `json.loads` reads it (a body by orjson, with `json` for what orjson refuses or would misread)."""
     try:
-        return json.loads(raw)
+        return codec.loads(raw) if isinstance(raw, bytes) else json.loads(raw)
     except (ValueError, RecursionError):
         raise bad_request(f"{what} is not valid JSON") from None
 

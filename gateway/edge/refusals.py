@@ -15,6 +15,7 @@ from starlette.responses import Response
 from starlette.types import Send
 
 from gateway.errors import GatewayError
+from gateway.request_record import current_record
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,7 @@ class Refusal:
         return json.dumps(self.body(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def response(self, media_type: str) -> Response:
+        _record(self.code)
         return Response(self.encoded(), status_code=self.status, media_type=media_type, headers=dict(self.headers))
 
     async def send(
@@ -47,6 +49,7 @@ class Refusal:
 
         `more_to_come`: the answer is complete (its Content-Length is its length) but the ASGI response stays open
         until the caller sends the last, empty, body message (meanwhile it may still read the request)."""
+        _record(self.code)
         encoded = self.encoded()
         headers = [
             (b"content-type", media_type.encode("latin-1")),
@@ -57,6 +60,13 @@ class Refusal:
             headers.append((b"connection", b"close"))
         await send({"type": "http.response.start", "status": self.status, "headers": headers})
         await send({"type": "http.response.body", "body": encoded, "more_body": more_to_come})
+
+
+def _record(code: str) -> None:
+    """The request's record (access log, metrics) keeps the code it was refused with."""
+    record = current_record()
+    if record is not None:
+        record.refused(code)
 
 
 class Refused(Exception):

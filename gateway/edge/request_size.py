@@ -1,12 +1,12 @@
 """Pure ASGI middleware: refuse oversized requests before the app reads them.
 
 Headers over `max_header_bytes` are answered 431; a body whose Content-Length is over `max_body_bytes` is answered 413
-before a byte of it is read, and a body streamed without a Content-Length (or longer than it said) is cut off with a
-413 as soon as it passes the limit. Refusals are sent as JSON and close the connection cleanly: the answer goes out
-at once, then what the client still sends of its body is read and dropped (at most `MAX_DRAINED_BYTES`, for at most
-`DRAIN_TIMEOUT_S`) before the connection closes, so that a client that sends its whole body before reading gets the
-413 rather than a connection reset. A client that asked `Expect: 100-continue` sends no body after the refusal:
-nothing is drained.
+before a byte of it is read, and a body streamed without a Content-Length is cut off with a 413 as soon as it passes
+the limit (with one Content-Length within the limit nothing is counted: the server reads no more than it says).
+Refusals are sent as JSON and close the connection cleanly: the answer goes out at once, then what the client still
+sends of its body is read and dropped (at most `MAX_DRAINED_BYTES`, for at most `DRAIN_TIMEOUT_S`) before the
+connection closes, so that a client that sends its whole body before reading gets the 413 rather than a connection
+reset. A client that asked `Expect: 100-continue` sends no body after the refusal: nothing is drained.
 """
 
 from __future__ import annotations
@@ -40,11 +40,15 @@ class RequestSizeMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        header_bytes = sum(len(name) + len(value) + 4 for name, value in scope["headers"])
+        header_bytes = 0
+        declared = []
+        for name, value in scope["headers"]:
+            header_bytes += len(name) + len(value) + 4
+            if name == b"content-length":
+                declared.append(value)
         if header_bytes > self.max_header_bytes:
             await _refuse(scope, receive, send, self._headers_too_large)
             return
-        declared = [value for name, value in scope["headers"] if name == b"content-length"]
         if declared:
             try:
                 length = int(declared[0])
@@ -53,6 +57,9 @@ class RequestSizeMiddleware:
                 return
             if length > self.max_body_bytes:
                 await _refuse(scope, receive, send, self._too_large)
+                return
+            if len(declared) == 1:  # the server reads no more than the one length declared: nothing to count
+                await self.app(scope, receive, send)
                 return
         await self._call_counting(scope, receive, send)
 

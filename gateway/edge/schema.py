@@ -18,6 +18,7 @@ from graphql import (
     DocumentNode,
     ExecutionResult,
     GraphQLError,
+    GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
     specified_scalar_types,
@@ -62,6 +63,18 @@ class GatewaySchema(strawberry.Schema):
         self.graphql_schema: GraphQLSchema = graphql.build_schema(self.as_str())
         self._parse_scalars_as_served()
         self.validation = DocumentValidation(self.graphql_schema)
+
+    def executable_query_type(self) -> GraphQLObjectType | None:
+        """The root Query type strawberry executes (its resolvers are the ones a wrapper may replace)."""
+        return self._schema.query_type
+
+    def executable_schema(self) -> GraphQLSchema:
+        """The graphql-core schema strawberry executes (with its resolvers; `graphql_schema` has none)."""
+        return self._schema
+
+    def handle_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext) -> None:
+        """What strawberry does with the errors of an execution (suggestions removed when off, then logged)."""
+        self._process_errors(errors, execution_context)
 
     def _parse_scalars_as_served(self) -> None:
         """The SDL keeps a custom scalar's name only: give it the parsers strawberry serves it with."""

@@ -40,6 +40,7 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Protocol, TypeVar
 
 import coredis
@@ -115,6 +116,7 @@ def burst_window_s(tier: Tier) -> int:
     return max(1, math.ceil(tier.burst * 60 / tier.requests_per_minute))
 
 
+@lru_cache(maxsize=256)  # a few tiers, asked on every request
 def request_windows(tier: Tier) -> tuple[Window, ...]:
     minute = Window(MINUTE, tier.requests_per_minute, MINUTE_S)
     if tier.burst < tier.requests_per_minute:
@@ -122,6 +124,7 @@ def request_windows(tier: Tier) -> tuple[Window, ...]:
     return (minute,)
 
 
+@lru_cache(maxsize=256)
 def cost_window(tier: Tier) -> Window:
     return Window(COST, tier.cost_per_hour, HOUR_S)
 
@@ -790,6 +793,11 @@ class RateLimiter:
         return cls.in_memory()
 
     @property
+    def shared(self) -> bool:
+        """The windows are counted in shared storage (Redis), not only in this process."""
+        return self._shared is not None
+
+    @property
     def degraded(self) -> bool:
         """Redis is unreachable: limits are this replica's share, counted locally."""
         return self._outage.down
@@ -956,13 +964,23 @@ class RateLimiter:
 def ratelimit_headers(budget: Budget, refused: Decision | None = None) -> dict[str, str]:
     """`RateLimit-Policy` and `RateLimit` per draft-ietf-httpapi-ratelimit-headers-11 (Structured Field Lists of
     String items with `q`/`w` and `r`/`t` parameters), and `Retry-After` (delay-seconds) when `refused` is given."""
-    policies, limits = [], []
-    for window in budget.windows():
-        unit = f";{COST_UNIT_PARAMETER}" if window.policy == COST else ""
+    windows = budget.windows()
+    limits = []
+    for window in windows:
         remaining = 0 if refused is not None and refused.policy == window.policy else window.remaining
-        policies.append(f'"{window.policy}";q={window.limit};w={window.window_s}{unit}')
         limits.append(f'"{window.policy}";r={remaining};t={window.reset_after_s}')
-    headers = {"RateLimit-Policy": ", ".join(policies), "RateLimit": ", ".join(limits)}
+    headers = {
+        "RateLimit-Policy": _policy_header(tuple((window.policy, window.limit, window.window_s) for window in windows)),
+        "RateLimit": ", ".join(limits),
+    }
     if refused is not None and not refused.allowed:
         headers["Retry-After"] = str(refused.retry_after_s or 1)
     return headers
+
+
+@lru_cache(maxsize=256)  # the same few policies on every answer
+def _policy_header(windows: tuple[tuple[str, int, int], ...]) -> str:
+    return ", ".join(
+        f'"{policy}";q={limit};w={window_s}' + (f";{COST_UNIT_PARAMETER}" if policy == COST else "")
+        for policy, limit, window_s in windows
+    )

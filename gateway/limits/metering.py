@@ -9,14 +9,14 @@ middleware reads it again for the `RateLimit` headers of the response. A request
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass
 
 from gateway.limits.limiter import Budget, Decision, RateLimiter
 from gateway.settings import Tier
 
 ANONYMOUS_KEY_PREFIX = "anonymous:"
+_UNGATED: AbstractAsyncContextManager[object] = nullcontext()
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,5 @@ class Metering:
                 self.budget = await self.limiter.peek(self.caller.key_id, self.caller.tier)
         return self.budget
 
-    @asynccontextmanager
-    async def _gated(self) -> AsyncIterator[None]:
-        if self.storage_gate is None:
-            yield
-            return
-        async with self.storage_gate:
-            yield
+    def _gated(self) -> AbstractAsyncContextManager[object]:
+        return _UNGATED if self.storage_gate is None else self.storage_gate

@@ -19,15 +19,18 @@ from typing import TYPE_CHECKING
 
 import aiohttp
 
+from gateway import tracing
 from gateway.cache.codec import JSON_NULL_BODY, Received, receive
 from gateway.errors import (
     UpstreamBadResponse,
+    UpstreamCircuitOpen,
     UpstreamError,
     UpstreamQuotaExceeded,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from gateway.request_record import UpstreamOutcome, current_request_id, record_upstream_call
 from gateway.settings import Settings
 from gateway.upstreams.breaker import BreakerState, CircuitBreaker
 from gateway.upstreams.deadline import Deadline
@@ -41,6 +44,7 @@ if TYPE_CHECKING:
 # since the decoder and every reader of the decoded value (the parsers, the cache codec) recurse once per level and
 # Python's stack ends near 1,000 levels: a body nested 100,000 deep raised RecursionError.
 MAX_JSON_DEPTH = 64
+REQUEST_ID_HEADER = "X-Request-Id"
 # The size limit is `Settings.max_upstream_body_bytes` (20 MB; the largest page the gateway asks for, 100 SAM records
 # with every section, is about 1.1 MB): a body is read no further than it and refused when longer.
 _NOT_QUOTE_OR_BRACKET = bytes(byte for byte in range(256) if byte not in b'"[]{}')
@@ -116,6 +120,21 @@ def open_session(settings: Settings) -> aiohttp.ClientSession:
     )
 
 
+def _outcome(failure: BaseException) -> UpstreamOutcome:
+    """How an attempt that raised `failure` ended, for the request's record."""
+    if isinstance(failure, _Retryable):
+        return "5xx" if "status" in failure.error.extensions else "connection_error"
+    if isinstance(failure, UpstreamTimeout | asyncio.CancelledError):  # cancelled: the request's time ran out
+        return "timeout"
+    if isinstance(failure, UpstreamBadResponse):
+        return "bad_response"
+    if isinstance(failure, UpstreamQuotaExceeded):
+        return "quota"
+    if isinstance(failure, UpstreamRejected):
+        return "4xx"
+    return "error"
+
+
 class _Retryable(Exception):
     def __init__(self, error: UpstreamError) -> None:
         super().__init__(error.message)
@@ -167,14 +186,20 @@ class UpstreamHttp:
         """As `get_json`, the body as `Received` (decoded, with the bytes the cache stores as they came)."""
         paused = self.pause_remaining_s()
         if paused is not None:
+            record_upstream_call(self.upstream, "quota", sent=False)
             raise UpstreamQuotaExceeded(self.upstream, f"{self.upstream} asked the gateway to wait", paused)
         attempts = 1 + max(0, self._settings.upstream_retries)
         for attempt in range(attempts):
             if deadline.remaining_s() <= 0:  # not the upstream's fault: the breaker is not told
+                record_upstream_call(self.upstream, "timeout", sent=False)
                 raise UpstreamTimeout(self.upstream, f"{self.upstream} was not asked: the request deadline had passed")
-            self.breaker.before_call()
             try:
-                body = await self._attempt(path, params, deadline)
+                self.breaker.before_call()
+            except UpstreamCircuitOpen:
+                record_upstream_call(self.upstream, "breaker_open", sent=False)
+                raise
+            try:
+                body = await self._recorded_attempt(path, params, deadline)
             except _Retryable as retryable:
                 self.breaker.record_failure()
                 backoff = self._rng.uniform(self._settings.retry_backoff_min_s, self._settings.retry_backoff_max_s)
@@ -196,20 +221,38 @@ class UpstreamHttp:
             return body
         raise AssertionError("unreachable")  # pragma: no cover
 
+    async def _recorded_attempt(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
+        """One attempt, added to the current request's record: its outcome, duration, and whether a request went
+        out (the quota guard may refuse it first)."""
+        started, calls_before = time.perf_counter(), self.calls
+        try:
+            with tracing.upstream_span(self.upstream, self._base_url + path):  # a client span when tracing is on
+                body = await self._attempt(path, params, deadline)
+        except BaseException as failure:
+            duration_s = time.perf_counter() - started
+            record_upstream_call(self.upstream, _outcome(failure), duration_s, sent=self.calls > calls_before)
+            raise
+        record_upstream_call(self.upstream, "ok", time.perf_counter() - started, sent=True)
+        return body
+
     async def _attempt(self, path: str, params: Mapping[str, str], deadline: Deadline) -> object:
         budget_s = min(self._settings.upstream_timeout_s, deadline.remaining_s())
         if budget_s <= 0:
             raise UpstreamTimeout(self.upstream, f"{self.upstream} was not asked: the request deadline had passed")
         query = {**params, **(self._credentials.query or {})}
+        headers = self._credentials.headers
+        request_id = current_request_id()  # the upstream's logs can be matched with the gateway's access line
+        if request_id is not None:
+            headers = {**headers, REQUEST_ID_HEADER: request_id} if headers else {REQUEST_ID_HEADER: request_id}
+        if tracing.active():  # the trace goes on at the upstream (traceparent)
+            headers = tracing.with_context(headers)
         quota = self._credentials.name
         if self._quota_guard is not None and quota is not None:  # one of the key's daily calls, on every replica
             await self._quota_guard.acquire(quota, upstream=self.upstream)
         self.calls += 1
         try:
             async with asyncio.timeout(budget_s):
-                async with self._session.get(
-                    self._base_url + path, params=query, headers=self._credentials.headers
-                ) as response:
+                async with self._session.get(self._base_url + path, params=query, headers=headers) as response:
                     raw = await self._read_body(response)
                     return self._decode(response, raw)
         except UpstreamQuotaExceeded as exceeded:
@@ -251,6 +294,7 @@ class UpstreamHttp:
 
     def _decode(self, response: aiohttp.ClientResponse, raw: bytes) -> object:
         status = response.status
+        tracing.set_attribute("http.response.status_code", status)
         if status == 204:
             return JSON_NULL_BODY
         if status == 429:

@@ -24,8 +24,9 @@ from typing import Generic, Protocol, TypeVar, cast, runtime_checkable
 
 from gateway.cache.codec import JSON_NULL_BODY, EntryId, Received
 from gateway.cache.flight import SingleFlight
-from gateway.cache.store import Cached, ResponseCache, cache_key
+from gateway.cache.store import Cached, CacheStatus, ResponseCache, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamTimeout
+from gateway.request_record import UpstreamOutcome, record_upstream_call
 from gateway.settings import Settings
 from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.spec import RecordKind, UpstreamSpec
@@ -34,6 +35,7 @@ T = TypeVar("T")
 Parse = Callable[[object], T]
 
 NO_CONTENT = 204
+_ANSWERED_INSTEAD: dict[CacheStatus, UpstreamOutcome] = {CacheStatus.HIT: "cache_hit", CacheStatus.STALE: "cache_stale"}
 PARSED_ANSWERS_KEPT = 32  # per record kind: entries whose parsed value (~130-200 KiB at 100 records) stays in process
 
 
@@ -199,6 +201,9 @@ class UpstreamFetch:
         cached = await self._cache.get_or_fetch(
             call.key, fetch, ttl_s=self._ttl_s[call.kind], stale_for_s=call.stale_for_s
         )
+        answered_instead = _ANSWERED_INSTEAD.get(cached.status)
+        if answered_instead is not None:  # the request's record: an answer without a call (its misses are calls)
+            record_upstream_call(self.upstream, answered_instead, sent=False)
         if cached.value is JSON_NULL_BODY:
             return _NO_DATA
         if parsed_here:  # this call's own fetch answered (a fetch that raised leaves nothing here): parsed already

@@ -192,6 +192,10 @@ def test_compose_runs_two_replicas_behind_one_port_with_a_key_step_and_a_mirror_
     bind = re.search(r"^\s*bind :(\d+)$", haproxy, re.M)
     assert bind, "HAProxy binds one port"
     assert bind[1] == services["lb"]["ports"][0].split(":")[-1]
+    assert re.search(r"^\s*option httpchk GET /readyz$", haproxy, re.M), "traffic only to ready replicas"
+    settings = _checked(gateway["environment"])
+    stopping_s = settings.shutdown_drain_delay_s + settings.shutdown_grace_period_s
+    assert int(gateway["stop_grace_period"].split()[0].removesuffix("s")) > stopping_s, "a stop is never cut short"
 
 
 def _dockerfile() -> str:

@@ -12,6 +12,7 @@ from gateway.cache.codec import JSON_NULL_BODY
 from gateway.cache.store import Cached, CacheStatus, Fetch, MemoryCache, NoCache, ResponseCache, StoreIf, cache_key
 from gateway.errors import UpstreamBadResponse, UpstreamRejected, UpstreamUnavailable
 from gateway.models import ContractQuery, LeadQuery, Page, Tender, TenderQuery
+from gateway.request_record import RequestRecord, recording
 from gateway.settings import Settings, UpstreamSettings
 from gateway.upstreams.canada import adapter as canada
 from gateway.upstreams.canada.spec import SPEC as CANADA
@@ -192,6 +193,20 @@ async def test_a_failing_upstream_is_answered_from_a_stale_entry_within_the_wind
     with pytest.raises(UpstreamUnavailable):
         await get_rows(fetch)
     assert transport.calls == 4
+
+
+async def test_the_requests_record_holds_each_answer_the_cache_gave_instead_of_a_call() -> None:
+    clock = Clock()
+    fetch = fetch_path(FOURTH, ScriptedTransport(ROWS, DOWN), memory_cache(clock))
+    with recording(RequestRecord("r")) as record:
+        await get_rows(fetch)  # a miss: the transport records its own call (a scripted one here records nothing)
+        await get_rows(fetch)
+        clock.now += TTL_S + 1
+        await get_rows(fetch)
+    assert [(call.upstream, call.outcome, call.sent) for call in record.upstream_calls] == [
+        ("fourth", "cache_hit", False),
+        ("fourth", "cache_stale", False),
+    ]
 
 
 async def test_a_rejected_body_is_a_failure_a_stale_entry_answers_and_it_is_not_stored() -> None:

@@ -18,12 +18,14 @@ from gateway.cache.codec import JSON_NULL_BODY
 from gateway.errors import (
     UpstreamBadResponse,
     UpstreamCircuitOpen,
+    UpstreamError,
     UpstreamQuotaExceeded,
     UpstreamRejected,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
 from gateway.limits.quota import QuotaGuard
+from gateway.request_record import RequestRecord, current_record, recording
 from gateway.settings import Settings
 from gateway.upstreams._http import Credentials, UpstreamHttp
 from gateway.upstreams.breaker import BreakerState, CircuitBreaker
@@ -490,3 +492,62 @@ async def test_a_429_pauses_every_upstream_using_the_same_key() -> None:
     assert (paused.value.upstream, other_session.requests) == ("second", [])
     assert paused.value.retry_after_s is not None
     assert 29 <= paused.value.retry_after_s <= 30
+
+
+# -- the request's record: every attempt, its outcome, and the request id sent upstream ------------------------------
+
+
+def outcomes(record: RequestRecord) -> list[tuple[str, str, bool]]:
+    return [(call.upstream, call.outcome, call.sent) for call in record.upstream_calls]
+
+
+async def test_each_attempt_is_recorded_and_carries_the_request_id_upstream() -> None:
+    h = harness(Reply(status=503), Reply(body=b"[1]"))
+    with recording(RequestRecord("req-42")) as record:
+        assert await h.call() == [1]
+    assert outcomes(record) == [("sam", "5xx", True), ("sam", "ok", True)]
+    assert all(call.duration_s >= 0 for call in record.upstream_calls)
+    assert [headers for _, _, headers in h.session.requests] == [{"X-Trace": "t", "X-Request-Id": "req-42"}] * 2
+    assert record.upstream_calls_sent() == 2
+
+
+@pytest.mark.parametrize(
+    ("step", "outcome", "error"),
+    [
+        (Reply(status=404), "4xx", UpstreamRejected),
+        (Reply(status=429), "quota", UpstreamQuotaExceeded),
+        (Reply(body=b"<html>"), "bad_response", UpstreamBadResponse),
+        (HANG, "timeout", UpstreamTimeout),
+    ],
+)
+async def test_a_failed_attempt_is_recorded_with_its_outcome(step: Step, outcome: str, error: type[Exception]) -> None:
+    h = harness(step)
+    with recording(RequestRecord("req-1")) as record, pytest.raises(error):
+        await h.call(deadline_s=0.2)
+    assert outcomes(record) == [("sam", outcome, True)]
+
+
+async def test_calls_that_never_went_out_are_recorded_as_not_sent() -> None:
+    h = harness(Reply(status=500))
+    for _ in range(3):  # 2 + 2 + 1 failures open the breaker
+        with pytest.raises(UpstreamError):
+            await h.call()
+    guard = QuotaGuard({"shared": 1})
+    spent = keyed_transport("other", ScriptedSession(Reply()), guard, "shared")
+    await spent.get_json("p", {}, Deadline.after(5))
+    with recording(RequestRecord("req-2")) as record:
+        with pytest.raises(UpstreamCircuitOpen):
+            await h.call()
+        with pytest.raises(UpstreamQuotaExceeded):
+            await spent.get_json("p", {}, Deadline.after(5))
+        with pytest.raises(UpstreamTimeout):
+            await h.call(deadline_s=0)
+    assert outcomes(record) == [("sam", "breaker_open", False), ("other", "quota", False), ("sam", "timeout", False)]
+    assert record.upstream_calls_sent() == 0
+
+
+async def test_outside_a_request_nothing_is_recorded_and_no_id_is_sent() -> None:
+    h = harness(Reply())
+    await h.call()
+    assert current_record() is None
+    assert h.session.requests[0][2] == {"X-Trace": "t"}
