@@ -87,10 +87,16 @@ async def _shared_limits_and_cache(
     limited, wide = await _create_key(redis, "limited"), await _create_key(redis, "wide")
     limits = httpx.Limits(max_connections=2 * LIMIT)
     async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        # A first request per replica (another key): a process's first request loads what it loads lazily, and a
+        # burst meeting that stall could see Redis as slow and fall back to the replica's share of the limit.
+        for replica in replicas:
+            assert (await _post(replica, CHEAP_QUERY, wide, client)).status_code == 200
         answers = await asyncio.gather(
             *(_post(replica, CHEAP_QUERY, limited, client) for replica in replicas for _ in range(LIMIT))
         )
-        assert Counter(answer.status_code for answer in answers) == {200: LIMIT, 429: LIMIT}  # one limit, two replicas
+        degraded = [answer.headers.get("RateLimit-Policy") for answer in answers if answer.status_code == 429]
+        counted = Counter(answer.status_code for answer in answers)
+        assert counted == {200: LIMIT, 429: LIMIT}, degraded  # one limit, two replicas
 
         keyword = f"ops{uuid.uuid4().hex[:8]}"  # asked of no replica yet
         query = f'{{ contracts(first: 2, filter: {{sources: [SAM], keywords: "{keyword}"}}) {{ totalCount }} }}'

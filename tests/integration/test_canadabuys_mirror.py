@@ -508,3 +508,25 @@ async def test_with_redis_the_registry_refreshes_under_the_shared_lock(sandbox: 
                 break
             await asyncio.sleep(0.05)
         assert found.mirror.ready("tender")
+
+
+async def test_a_holder_cancelled_while_it_releases_the_lock_stays_cancelled() -> None:
+    """The scheduler is stopped by cancelling it; cancelled while the lock stops renewing, it must not go on."""
+    redis = redis_client(require_redis(), timeout_s=0.5, pool_size=2)
+    lock = RedisRefreshLock(redis, unique_namespace("mirror-lock") + ":", ttl_s=30)
+    released = asyncio.Event()
+    went_on: list[str] = []
+
+    async def holder() -> None:
+        async with lock.hold("open_tenders"):
+            released.set()  # no await from here to the lock's own clean-up
+        went_on.append("after the lock")
+        await asyncio.sleep(5)
+        went_on.append("after the sleep")
+
+    task = asyncio.create_task(holder())
+    await released.wait()
+    task.cancel()  # lands while the holder waits for the renewing task to stop
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(task, timeout=2)
+    assert "after the sleep" not in went_on

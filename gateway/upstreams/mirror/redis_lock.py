@@ -78,8 +78,9 @@ class RedisRefreshLock:
         finally:
             if renewing is not None:
                 renewing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await renewing
+                # Wait for it without taking its CancelledError as ours: a holder cancelled here (a scheduler being
+                # stopped) must stay cancelled, or whoever stops it waits for ever.
+                await asyncio.wait([renewing])
                 with contextlib.suppress(RedisUnreachable):
                     await self._call(self._release.execute([key], [token]))
 
