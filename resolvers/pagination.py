@@ -11,12 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from typing import TypeVar
 
 from gateway.errors import BadUserInput
 from resolvers.merge import Merged, Position
-from schema.common import Connection, Edge, PageInfo
+from schema.common import Connection, Edge, PageInfo, encode_cursor
 
 ModelT = TypeVar("ModelT")
 NodeT = TypeVar("NodeT")
@@ -30,11 +30,6 @@ def page_size(first: int, maximum: int) -> int:
     if not 1 <= first <= maximum:
         raise BadUserInput(f"`first` must be between 1 and {maximum}", argument="first")
     return first
-
-
-def encode_cursor(positions: Mapping[str, Position]) -> str:
-    raw = json.dumps(dict(positions), separators=(",", ":"), sort_keys=True)
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(
@@ -71,16 +66,14 @@ def _is_position(value: object) -> bool:
 
 def to_connection(merged: Merged[ModelT], to_node: Callable[[str, ModelT], NodeT]) -> Connection[NodeT]:
     """`to_node(upstream, record)` makes the node of a record that came from `upstream`."""
-    edges = [
-        Edge(cursor=encode_cursor(taken.positions), node=to_node(taken.source, taken.record)) for taken in merged.taken
-    ]
+    edges = [Edge(positions=taken.positions, node=to_node(taken.source, taken.record)) for taken in merged.taken]
     return Connection(
         edges=edges,
         page_info=PageInfo(
             has_next_page=merged.has_next,
             has_previous_page=merged.has_previous,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=encode_cursor(edges[0].positions) if edges else None,
+            end_cursor=encode_cursor(edges[-1].positions) if edges else None,
         ),
         total_count=merged.total,
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import json
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 
@@ -60,10 +63,24 @@ class PageInfo:
     end_cursor: str | None = strawberry.field(description="Cursor of the last edge; pass it as `after`.")
 
 
+def encode_cursor(positions: Mapping[str, int | str]) -> str:
+    """A cursor: base64url (unpadded) of a JSON object of the position reached in each source, keyed by upstream
+    name (an offset, or an opaque string the source made); `resolvers.pagination` reads it back."""
+    raw = json.dumps(dict(positions), separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _edge_cursor(root: Edge[object]) -> str:
+    return encode_cursor(root.positions)
+
+
 @strawberry.type(description="One result and its cursor.")
 class Edge(Generic[NodeT]):
-    cursor: str = strawberry.field(description="Opaque position; pass it as `after` to continue after it.")
+    cursor: str = strawberry.field(
+        description="Opaque position; pass it as `after` to continue after it.", resolver=_edge_cursor
+    )
     node: NodeT = strawberry.field(description="The result.")
+    positions: strawberry.Private[Mapping[str, int | str]]  # encoded only when `cursor` is selected
 
 
 @strawberry.type(description="A Relay connection: a page of results.")

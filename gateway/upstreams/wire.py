@@ -17,6 +17,7 @@ US_DATE = "%m/%d/%Y"  # SAM's MM/DD/YYYY
 _AMOUNT_NOISE = str.maketrans("", "", "$, \u00a0")
 _MAX_AMOUNT_DIGITS = 21  # more than any public budget: larger numbers are garbage, not money
 _MAX_INTEGER_DIGITS = 18
+_MAX_INTEGER = 10**_MAX_INTEGER_DIGITS
 
 
 def at(value: object, *path: str) -> object:
@@ -115,7 +116,10 @@ def money(value: object, *path: str, currency: str, strict: bool = False) -> Mon
 
 def integer(value: object, *path: str) -> int | None:
     """A whole number from a JSON number or a plain number string (some envelopes send counts as strings)."""
-    number = amount(value, *path, strict=True)
+    found = value.get(path[0]) if len(path) == 1 and type(value) is dict else at(value, *path)
+    if type(found) is int:  # the common case (counts, ids), read as the decimal path below reads it
+        return found if -_MAX_INTEGER < found < _MAX_INTEGER else None
+    number = amount(found, strict=True)
     if number is None or number.adjusted() >= _MAX_INTEGER_DIGITS or number != number.to_integral_value():
         return None
     return int(number)

@@ -4,13 +4,15 @@ is a setting longer than the request deadline."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
+import socket
 
 import pytest
 import uvicorn
 from starlette.applications import Starlette
 
-from gateway.server import GracefulServer
+from gateway.server import YOUNG_GC_THRESHOLD, GracefulServer
 from gateway.settings import Settings, SettingsError
 
 
@@ -59,3 +61,31 @@ def test_the_grace_period_outlasts_the_request_deadline() -> None:
             Settings.from_env({"GATEWAY_SHUTDOWN_GRACE_S": too_short})
     with pytest.raises(SettingsError, match="DRAIN_DELAY_S"):
         Settings.from_env({"GATEWAY_SHUTDOWN_DRAIN_DELAY_S": "-1"})
+
+
+class _Observed(GracefulServer):
+    """Says when its start-up is over."""
+
+    def __init__(self) -> None:
+        config = uvicorn.Config(Starlette(), host="127.0.0.1", port=0, lifespan="off", log_config=None)
+        super().__init__(config, drain_delay_s=0, on_drain=lambda: None)
+        self.up = asyncio.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        self.up.set()
+
+
+async def test_once_started_the_youngest_generation_is_collected_less_often() -> None:
+    thresholds = gc.get_threshold()
+    server = _Observed()
+    serving = asyncio.create_task(server.serve())
+    try:
+        async with asyncio.timeout(10):
+            await server.up.wait()
+        assert gc.get_threshold() == (YOUNG_GC_THRESHOLD, *thresholds[1:])
+        assert thresholds[0] < YOUNG_GC_THRESHOLD
+    finally:
+        server.should_exit = True
+        await serving
+        gc.set_threshold(*thresholds)
