@@ -49,6 +49,9 @@ def positions_after(context: RequestContext, kind: RecordKind, after: str | None
     return decode_cursor(after, declared_names(context.upstreams, kind), LEGACY_CURSOR_SOURCE.get(kind))
 
 
+LEAD_MERGE_FIELDS = frozenset({"publish_date"})  # what `newest_publish_first` reads
+
+
 def contract_selection(field_names: Iterable[str]) -> frozenset[str]:
     """The domain field names (snake_case) of the GraphQL fields selected on contracts, for the clients."""
     return frozenset(snake_case(name) for name in field_names)
@@ -89,17 +92,25 @@ class RoutedLeads:
 
 
 async def merged_leads(
-    context: RequestContext, query: LeadQuery, *, positions: dict[str, Position], limit: int
+    context: RequestContext,
+    query: LeadQuery,
+    *,
+    positions: dict[str, Position],
+    limit: int,
+    fields: frozenset[str] | None = None,
 ) -> RoutedLeads:
-    """BAD_USER_INPUT before any upstream is asked when `query` names a source code nothing serves here."""
+    """BAD_USER_INPUT before any upstream is asked when `query` names a source code nothing serves here.
+
+    `fields`: the Lead fields the caller reads (None: every field); the merge's own are added."""
     upstreams, deadline = context.upstreams, context.deadline
     route = route_leads(upstreams, query)
+    read = None if fields is None else fields | LEAD_MERGE_FIELDS
 
     def search(name: str, sent: LeadQuery) -> Callable[[Position], Awaitable[Page[Lead] | SourcePage[Lead]]]:
         client = upstreams.leads(name)
 
         def by_offset(offset: int) -> Awaitable[Page[Lead]]:
-            return client.search_leads(sent, limit=limit, offset=offset, deadline=deadline)
+            return client.search_leads(sent, limit=limit, offset=offset, deadline=deadline, fields=read)
 
         if isinstance(client, KeysetLeadClient):
             keyset = client

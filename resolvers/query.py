@@ -22,7 +22,7 @@ from resolvers.node import decode_id, decode_lead_id, find_contract, find_lead, 
 from resolvers.pagination import page_size, to_connection
 from resolvers.search import resolve_search
 from resolvers.search_by_kind import MAX_KEYWORDS_CHARS, MAX_RESULTS_PER_KIND, SearchResults, search_results
-from resolvers.selection import node_field_names, object_field_names
+from resolvers.selection import node_field_names, object_field_names, snake_case
 from resolvers.sources import source_statuses
 from schema.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
 from schema.contracts import AwardFamilySummary, Contract, ContractFilter
@@ -69,7 +69,8 @@ class Query:
         limit = page_size(DEFAULT_PAGE_SIZE if first is None else first, MAX_PAGE_SIZE)
         positions = positions_after(info.context, RecordKind.LEAD, after)
         query = filter.to_query() if filter else LeadQuery()
-        routed = await merged_leads(info.context, query, positions=positions, limit=limit)
+        fields = Lead.model_fields(snake_case(name) for name in node_field_names(info.selected_fields))
+        routed = await merged_leads(info.context, query, positions=positions, limit=limit, fields=fields)
         info.context.report_all(routed.merged.failures, info.path.as_list())
         page = to_connection(routed.merged, lambda upstream, lead: Lead.from_model(lead, upstream=upstream))
         return LeadConnection(

@@ -5,7 +5,7 @@ Contracts Finder and Find a Tender)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from enum import Enum
 
 import strawberry
@@ -40,6 +40,10 @@ class LeadSource(Enum):
     )
     MCA = strawberry.enum_value("MCA", description="Millennium Challenge Corporation; ITA only.")
     USTDA = strawberry.enum_value("USTDA", description="US Trade and Development Agency; ITA only.")
+
+
+# GraphQL fields of Lead that `from_model` reads from other (or more) model fields than their own name.
+_MODEL_FIELDS_READ: dict[str, tuple[str, ...]] = {"id": ("id",), "lead_id": ("id",), "url": ("url", "urls")}
 
 
 @strawberry.type(
@@ -118,6 +122,11 @@ class Lead(Node):
         description="Value of the contract as published (AUSTRALIA, from AusTender: AUD)."
     )
     project_size: Money | None = strawberry.field(description="Size of the project as published (STATE: USD).")
+
+    @staticmethod
+    def model_fields(selected: Iterable[str]) -> frozenset[str]:
+        """The fields of `models.Lead` that `from_model` reads for the GraphQL fields `selected` (snake_case)."""
+        return frozenset(field for name in selected for field in _MODEL_FIELDS_READ.get(name, (name,)))
 
     @classmethod
     def from_model(cls, lead: models.Lead, *, upstream: str) -> Lead:

@@ -31,7 +31,12 @@ from gateway.upstreams.spec import RecordKind
 
 @runtime_checkable
 class LeadClient(Protocol):
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]: ...
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        """`fields`: the Lead fields the caller reads; a client may leave the others at their defaults (None: every
+        field, and the upstream's facets)."""
+        ...
 
     async def lead(self, key: str, *, deadline: Deadline) -> Lead | None: ...
 

@@ -89,7 +89,10 @@ class FakeClient:
         """The leads of the codes the query names (ITA's `sources`), newest first as stored."""
         return [lead for lead in self.leads if not query.sources or lead.source in query.sources]
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        del fields
         self._call("search_leads", query=query, limit=limit, offset=offset)
         found = self._leads_of(query)
         return Page(tuple(found[offset : offset + limit]), len(found), offset)

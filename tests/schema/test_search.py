@@ -204,7 +204,10 @@ class AggregatingClient(FakeClient):
 
     facets: tuple[Facet, ...] = field(default=())
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        del fields
         page = await super().search_leads(query, limit=limit, offset=offset, deadline=deadline)
         return Page(page.items, page.total, page.offset, self.facets, (SourceMetadata("FBO", NOW, NOW),))
 

@@ -163,7 +163,9 @@ class SlowFailingLeads(FakeClient):
     delay_s: float = 0.3
     remaining_at_call: list[float] = field(default_factory=list)
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
         self.remaining_at_call.append(deadline.remaining_s())
         self.calls["search_leads"] += 1
         await asyncio.sleep(self.delay_s)
@@ -228,7 +230,9 @@ class DeadlineBlindLeads(FakeClient):
 
     delay_s: float = 1.0
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
         self.calls["search_leads"] += 1
         await asyncio.sleep(self.delay_s)
         raise UpstreamUnavailable(self.name, "down (test)", status=503)

@@ -445,3 +445,45 @@ async def test_lead_other_rejections_and_bad_bodies_propagate() -> None:
         await client.lead("x", deadline=Deadline.after(5))
     with pytest.raises(UpstreamBadResponse):
         await client.lead("y", deadline=Deadline.after(5))
+
+
+# --- reading only the selected fields ---------------------------------------------------------------------------
+
+SELECTIONS = [
+    frozenset(),
+    frozenset({"publish_date"}),
+    frozenset({"url", "urls", "country", "min_value", "max_value"}),
+    frozenset({"industries", "tags", "project_size", "contract_value", "end_date"}),
+    frozenset(ita.LEAD_READERS),
+]
+
+
+@pytest.mark.parametrize("fields", SELECTIONS, ids=lambda fields: ",".join(sorted(fields)) or "none")
+@pytest.mark.parametrize("folder", sorted(SOURCE_FOLDERS))
+def test_a_selection_reads_its_fields_as_the_whole_read_does_and_leaves_the_rest_default(
+    support_dir: Path, folder: str, fields: frozenset[str]
+) -> None:
+    whole = sample_leads(support_dir, folder)
+    rows = load_json(support_dir / folder / "results.json")
+    if folder == "canada":
+        rows = [{"id": f"canada-{index}", **row} for index, row in enumerate(rows)]
+    selected = ita.selected_search_parser(fields)(v2_envelope(rows)).page
+    assert selected.facets == ()
+    assert len(selected.items) == len(whole)
+    empty = Lead(id="", source="", title=None)
+    read = fields | {"id", "source", "title"}
+    for full, partial in zip(whole, selected.items, strict=True):
+        for name in Lead.__dataclass_fields__:
+            expected = getattr(full, name) if name in read else getattr(empty, name)
+            assert getattr(partial, name) == expected, name
+    assert ita.selected_search_parser(fields) is ita.selected_search_parser(frozenset(fields))  # one parser each
+
+
+def test_every_lead_field_but_the_address_has_a_reader() -> None:
+    assert set(ita.LEAD_READERS) == set(Lead.__dataclass_fields__) - {"id", "source"}
+
+
+def test_the_whole_search_still_reads_the_aggregations_as_facets() -> None:
+    payload = v2_envelope([], aggregations={"countries": [{"key": "CA", "doc_count": 3}]})
+    assert ita.parse_search(payload).page.facets[0].counts[0].count == 3
+    assert ita.selected_search_parser(frozenset({"title"}))(payload).page.facets == ()

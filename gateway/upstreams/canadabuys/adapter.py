@@ -393,7 +393,10 @@ class CanadaBuysClient:
 
     # -- leads (the tender notices, as ITA CANADA leads)
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        del fields  # every field is read (the records are local)
         if answers_nothing(self.spec, query):
             return Page(items=(), total=0, offset=max(offset, 0))
         found = await self.mirror.search(

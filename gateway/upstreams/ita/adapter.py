@@ -14,10 +14,12 @@ field becomes None or empty, so one malformed lead never sinks a page.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
+from typing import Any
 from urllib.parse import quote
 
 from gateway.errors import UpstreamBadResponse
@@ -48,6 +50,7 @@ OPEN_RANGE_END = date(2999, 12, 31)
 
 SOURCE_CURRENCIES: Mapping[str, str] = {"UK": "GBP", "AUSTRALIA": "AUD", "STATE": "USD"}
 TAG_SEPARATOR = ";"
+SELECTIONS_KEPT = 64  # readers (and page parsers) planned per field selection, least recently used dropped
 # ITA's aggregations (v2 `aggregate_terms_by`) -> the facet names of `gateway.models.Facet`.
 AGGREGATION_FACETS: Mapping[str, str] = {
     "countries": "country",
@@ -102,10 +105,11 @@ def _date_range(bounds: DateRange | None) -> str | None:
     return f"{start.isoformat()} TO {end.isoformat()}"
 
 
-def parse_page(payload: object) -> Page[Lead]:
-    """The leads of a search envelope; raises UpstreamBadResponse unless it is an object with a `results` list."""
+def parse_page(payload: object, fields: frozenset[str] | None = None) -> Page[Lead]:
+    """The leads of a search envelope (`fields` of each: see `parse_lead`); raises UpstreamBadResponse unless it is
+    an object with a `results` list."""
     envelope, results = _envelope(payload)
-    leads = tuple(lead for item in results if (lead := parse_lead(item)) is not None)
+    leads = tuple(lead for item in results if (lead := parse_lead(item, fields=fields)) is not None)
     if len(leads) < len(results):
         _log.warning("ita: skipped %d of %d results without id or source", len(results) - len(leads), len(results))
     return Page(
@@ -119,6 +123,18 @@ def parse_search(payload: object) -> LeadSearch:
     sources = parse_sources_used(payload)
     page = replace(parse_page(payload), facets=parse_aggregations(payload), freshness=sources)
     return LeadSearch(page, sources)
+
+
+@functools.lru_cache(maxsize=SELECTIONS_KEPT)
+def selected_search_parser(fields: frozenset[str]) -> Callable[[object], LeadSearch]:
+    """`parse_search` reading only `fields` of each lead and no aggregations (a `leads` page shows no facets): one
+    parser per selection, so that the fetch path shares a flight and a parsed answer only between equal ones."""
+
+    def parse(payload: object) -> LeadSearch:
+        sources = parse_sources_used(payload)
+        return LeadSearch(replace(parse_page(payload, fields), freshness=sources), sources)
+
+    return parse
 
 
 def parse_aggregations(payload: object) -> tuple[Facet, ...]:
@@ -173,8 +189,11 @@ def parse_lead_object(payload: object, lead_id: str) -> Lead | None:
     return parse_lead(payload, fallback_id=lead_id)
 
 
-def parse_lead(item: object, *, fallback_id: str | None = None) -> Lead | None:
-    """One result object as a Lead, or None when it is not an object or has no id or source."""
+def parse_lead(item: object, *, fallback_id: str | None = None, fields: frozenset[str] | None = None) -> Lead | None:
+    """One result object as a Lead, or None when it is not an object or has no id or source.
+
+    `fields`: the Lead fields to read (`id`, `source` and `title` always are); the others keep their defaults.
+    None reads every field."""
     if not isinstance(item, dict):
         return None
     lead_id = wire.text(item, "id") or fallback_id
@@ -183,44 +202,58 @@ def parse_lead(item: object, *, fallback_id: str | None = None) -> Lead | None:
         return None
     source = source.upper()
     currency = SOURCE_CURRENCIES.get(source)
-    country_code, country_name = wire.text(item, "country"), wire.text(item, "country_name")
-    return Lead(
-        id=lead_id,
-        source=source,
-        title=wire.text(item, "title"),
-        description=wire.text(item, "description"),
-        url=wire.text(item, "url"),
-        urls=wire.strings(item, "urls"),
-        country=Country(country_code, country_name) if country_code or country_name else None,
-        specific_location=wire.text(item, "specific_location"),
-        trade_regions=wire.strings(item, "trade_regions"),
-        world_regions=wire.strings(item, "world_regions"),
-        industries=wire.strings(item, "industry"),
-        ita_industries=wire.strings(item, "ita_industries"),
-        categories=wire.strings(item, "categories"),
-        tags=wire.strings(item, "tags", separator=TAG_SEPARATOR),
-        publish_date=wire.day(item, "publish_date"),
-        publish_date_amended=wire.day(item, "publish_date_amended"),
-        start_date=wire.day(item, "start_date"),
-        end_date=wire.day(item, "end_date"),
-        status=wire.text(item, "status"),
-        notice_type=wire.text(item, "notice_type"),
-        reference_number=wire.text(item, "reference_number"),
-        contract_number=wire.text(item, "contract_number"),
-        project_number=wire.text(item, "project_number"),
-        procurement_organization=wire.text(item, "procurement_organization"),
-        procurement_office=wire.text(item, "procurement_office"),
-        procurement_method=wire.text(item, "procurement_method"),
-        agency=wire.text(item, "agency"),
-        contact=wire.text(item, "contact"),
-        funding_source=wire.text(item, "funding_source"),
-        borrowing_entity=wire.text(item, "borrowing_entity"),
-        classification_code=wire.text(item, "classification_code"),
-        min_value=_money(item, "min_contract_value", currency),
-        max_value=_money(item, "max_contract_value", currency),
-        contract_value=_money(item, "contract_value", currency),
-        project_size=_money(item, "project_size", currency),
-    )
+    readers = LEAD_READERS.items() if fields is None else _readers_of(fields)
+    return Lead(id=lead_id, source=source, **{name: read(item, currency) for name, read in readers})
+
+
+def _country(item: Mapping[str, object], currency: str | None) -> Country | None:
+    del currency
+    code, name = wire.text(item, "country"), wire.text(item, "country_name")
+    return Country(code, name) if code or name else None
+
+
+_LeadReader = Callable[[Mapping[str, object], str | None], Any]
+# What each Lead field (besides `id` and `source`) is read from, given the item and its source's currency.
+LEAD_READERS: Mapping[str, _LeadReader] = {
+    "title": lambda item, _: wire.text(item, "title"),
+    "description": lambda item, _: wire.text(item, "description"),
+    "url": lambda item, _: wire.text(item, "url"),
+    "urls": lambda item, _: wire.strings(item, "urls"),
+    "country": _country,
+    "specific_location": lambda item, _: wire.text(item, "specific_location"),
+    "trade_regions": lambda item, _: wire.strings(item, "trade_regions"),
+    "world_regions": lambda item, _: wire.strings(item, "world_regions"),
+    "industries": lambda item, _: wire.strings(item, "industry"),
+    "ita_industries": lambda item, _: wire.strings(item, "ita_industries"),
+    "categories": lambda item, _: wire.strings(item, "categories"),
+    "tags": lambda item, _: wire.strings(item, "tags", separator=TAG_SEPARATOR),
+    "publish_date": lambda item, _: wire.day(item, "publish_date"),
+    "publish_date_amended": lambda item, _: wire.day(item, "publish_date_amended"),
+    "start_date": lambda item, _: wire.day(item, "start_date"),
+    "end_date": lambda item, _: wire.day(item, "end_date"),
+    "status": lambda item, _: wire.text(item, "status"),
+    "notice_type": lambda item, _: wire.text(item, "notice_type"),
+    "reference_number": lambda item, _: wire.text(item, "reference_number"),
+    "contract_number": lambda item, _: wire.text(item, "contract_number"),
+    "project_number": lambda item, _: wire.text(item, "project_number"),
+    "procurement_organization": lambda item, _: wire.text(item, "procurement_organization"),
+    "procurement_office": lambda item, _: wire.text(item, "procurement_office"),
+    "procurement_method": lambda item, _: wire.text(item, "procurement_method"),
+    "agency": lambda item, _: wire.text(item, "agency"),
+    "contact": lambda item, _: wire.text(item, "contact"),
+    "funding_source": lambda item, _: wire.text(item, "funding_source"),
+    "borrowing_entity": lambda item, _: wire.text(item, "borrowing_entity"),
+    "classification_code": lambda item, _: wire.text(item, "classification_code"),
+    "min_value": lambda item, currency: _money(item, "min_contract_value", currency),
+    "max_value": lambda item, currency: _money(item, "max_contract_value", currency),
+    "contract_value": lambda item, currency: _money(item, "contract_value", currency),
+    "project_size": lambda item, currency: _money(item, "project_size", currency),
+}
+
+
+@functools.lru_cache(maxsize=SELECTIONS_KEPT)
+def _readers_of(fields: frozenset[str]) -> tuple[tuple[str, _LeadReader], ...]:
+    return tuple((name, read) for name, read in LEAD_READERS.items() if name in fields or name == "title")
 
 
 def _money(item: Mapping[str, object], key: str, currency: str | None) -> Money | None:
@@ -234,17 +267,29 @@ class TradeLeadsClient:
         self.spec = spec
         self._fetch = fetch
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
-        return (await self.search_with_sources(query, limit=limit, offset=offset, deadline=deadline)).page
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        """`fields`: the Lead fields the caller reads (None: every field, and the aggregations as facets)."""
+        parse = parse_search if fields is None else selected_search_parser(fields)
+        return (await self.search_with_sources(query, limit=limit, offset=offset, deadline=deadline, parse=parse)).page
 
-    async def search_with_sources(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> LeadSearch:
+    async def search_with_sources(
+        self,
+        query: LeadQuery,
+        *,
+        limit: int,
+        offset: int,
+        deadline: Deadline,
+        parse: Callable[[object], LeadSearch] = parse_search,
+    ) -> LeadSearch:
         """One upstream answer read twice: the page and its `sources_used` (same cache entry as `search_leads`)."""
         nothing = LeadSearch(Page(items=(), total=0, offset=max(offset, 0)), ())
         return await self._fetch.get(
             SEARCH_PATH,
             build_params(query, limit=limit, offset=offset),
             kind=RecordKind.LEAD,
-            parse=parse_search,
+            parse=parse,
             empty=EmptyAnswer(nothing),
             deadline=deadline,
         )

@@ -41,7 +41,10 @@ class OcdsClient:
 
     # -- leads
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        del fields  # every field is read (the records are local)
         selection = self._selection(RecordKind.LEAD, query)
         found = await self._list(queries.LEADS, selection, _size(limit), deadline, offset=offset)
         return Page(found.items, found.total, max(offset, 0))

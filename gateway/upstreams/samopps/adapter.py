@@ -77,7 +77,10 @@ class SamOpportunitiesClient:
 
     # -- leads
 
-    async def search_leads(self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline) -> Page[Lead]:
+    async def search_leads(
+        self, query: LeadQuery, *, limit: int, offset: int, deadline: Deadline, fields: frozenset[str] | None = None
+    ) -> Page[Lead]:
+        del fields  # every field is read (the records are local)
         return await self._offset_page(
             self._listing(RecordKind.LEAD, query, search.lead_listing), limit, offset, deadline, lead_of
         )
