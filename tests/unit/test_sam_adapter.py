@@ -799,3 +799,33 @@ async def test_award_family_of_an_unknown_piid_is_none() -> None:
 async def test_award_family_needs_a_piid() -> None:
     with pytest.raises(BadUserInput):
         await client_for(FakeSam()).award_family("  ", deadline=Deadline.after(5))
+
+
+# -- reading only the selected fields --------------------------------------------------------------------------------
+
+ADDRESS_FIELDS = frozenset({"source", "key", "piid", "title", "modification_number", "referenced_idv_piid"})
+CONTRACT_SELECTIONS = [
+    frozenset(),
+    frozenset({"award_date"}),
+    frozenset({"supplier", "value", "total_value"}),
+    frozenset({"buyer", "naics", "set_aside", "place_of_performance", "expiry_date", "fiscal_year"}),
+    frozenset(sam.SECTIONS_BY_FIELD),
+]
+
+
+@pytest.mark.parametrize("selected", CONTRACT_SELECTIONS, ids=lambda names: ",".join(sorted(names)) or "none")
+@pytest.mark.parametrize("name", SEARCH_EXAMPLES)
+def test_a_selection_reads_its_fields_as_the_whole_read_does_and_leaves_the_rest_default(
+    sample: Callable[[str], object], name: str, selected: frozenset[str]
+) -> None:
+    payload = sample(name)
+    whole = sam.parse_page(payload).items
+    partial = sam.selected_search_parser(selected)(payload).page().items
+    assert len(partial) == len(whole) > 0
+    empty = Contract(source=ContractSource.SAM, key="", piid="", title=LocalizedText(None))
+    read = selected | ADDRESS_FIELDS | {"award_date"}
+    for full, narrow in zip(whole, partial, strict=True):
+        for field in fields(Contract):
+            expected = getattr(full, field.name) if field.name in read else getattr(empty, field.name)
+            assert getattr(narrow, field.name) == expected, field.name
+    assert sam.selected_search_parser(selected) is sam.selected_search_parser(frozenset(selected))

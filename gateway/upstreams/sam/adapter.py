@@ -8,13 +8,15 @@ SAM quirks handled here: every scalar arrives as a JSON string (`"null"` include
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 from gateway import formats
 from gateway.cache.codec import JSON_NULL_BODY
@@ -363,8 +365,11 @@ def _place_of_performance(core: object) -> Country | None:
     return Country(code, name) if code is not None or name is not None else None
 
 
-def parse_contract(item: object) -> Contract | None:
-    """One `awardSummary[]` item, or None when it has no PIID (a malformed item is skipped, never fatal)."""
+def parse_contract(item: object, fields: frozenset[str] | None = None) -> Contract | None:
+    """One `awardSummary[]` item, or None when it has no PIID (a malformed item is skipped, never fatal).
+
+    `fields`: the Contract fields to read (its address, `title` and `award_date` always are); the others keep their
+    defaults. None reads every field."""
     contract_id = wire.at(item, "contractId")
     piid = wire.text(contract_id, "piid")
     if piid is None:
@@ -377,6 +382,7 @@ def parse_contract(item: object) -> Contract | None:
     )
     core, details = wire.at(item, "coreData"), wire.at(item, "awardDetails")
     dates = wire.at(details, "dates")
+    readers = _CONTRACT_READERS.items() if fields is None else _contract_readers_of(fields)
     return Contract(
         source=ContractSource.SAM,
         key=key.encode(),
@@ -384,23 +390,40 @@ def parse_contract(item: object) -> Contract | None:
         title=LocalizedText(wire.text(details, "productOrServiceInformation", "descriptionOfContractRequirement")),
         modification_number=key.modification_number,
         referenced_idv_piid=key.referenced_idv_piid,
-        buyer=_buyer(core),
-        supplier=_supplier(details),
-        value=_money(details, "dollars", "actionObligation"),
-        total_value=_money(details, "totalContractDollars", "totalActionObligation"),
         award_date=wire.day(dates, "dateSigned"),
-        expiry_date=wire.day(dates, "currentCompletionDate") or wire.day(dates, "ultimateCompletionDate"),
-        fiscal_year=wire.integer(dates, "fiscalYear"),
-        award_type=_code_name(core, "awardOrIDVType"),
-        naics=_code_name(core, "productOrServiceInformation", "principalNaics"),
-        product_or_service=_code_name(core, "productOrServiceInformation", "productOrService"),
-        set_aside=(
-            _code_name(core, "competitionInformation", "typeOfSetAside")
-            or _code_name(details, "competitionInformation", "idvTypeOfSetAside")
-        ),
-        place_of_performance=_place_of_performance(core),
-        last_modified=wire.moment(details, "transactionData", "lastModifiedDate"),
+        **{name: read(core, details, dates) for name, read in readers},
     )
+
+
+_ContractReader = Callable[[object, object, object], Any]
+# What each other Contract field is read from, given the item's `coreData`, `awardDetails` and its `dates`.
+_CONTRACT_READERS: Mapping[str, _ContractReader] = {
+    "buyer": lambda core, details, dates: _buyer(core),
+    "supplier": lambda core, details, dates: _supplier(details),
+    "value": lambda core, details, dates: _money(details, "dollars", "actionObligation"),
+    "total_value": lambda core, details, dates: _money(details, "totalContractDollars", "totalActionObligation"),
+    "expiry_date": lambda core, details, dates: (
+        wire.day(dates, "currentCompletionDate") or wire.day(dates, "ultimateCompletionDate")
+    ),
+    "fiscal_year": lambda core, details, dates: wire.integer(dates, "fiscalYear"),
+    "award_type": lambda core, details, dates: _code_name(core, "awardOrIDVType"),
+    "naics": lambda core, details, dates: _code_name(core, "productOrServiceInformation", "principalNaics"),
+    "product_or_service": lambda core, details, dates: _code_name(
+        core, "productOrServiceInformation", "productOrService"
+    ),
+    "set_aside": lambda core, details, dates: (
+        _code_name(core, "competitionInformation", "typeOfSetAside")
+        or _code_name(details, "competitionInformation", "idvTypeOfSetAside")
+    ),
+    "place_of_performance": lambda core, details, dates: _place_of_performance(core),
+    "last_modified": lambda core, details, dates: wire.moment(details, "transactionData", "lastModifiedDate"),
+}
+SELECTIONS_KEPT = 64  # readers and search parsers planned per field selection, least recently used dropped
+
+
+@functools.lru_cache(maxsize=SELECTIONS_KEPT)
+def _contract_readers_of(fields: frozenset[str]) -> tuple[tuple[str, _ContractReader], ...]:
+    return tuple((name, read) for name, read in _CONTRACT_READERS.items() if name in fields)
 
 
 @dataclass(frozen=True)
@@ -419,9 +442,9 @@ class SearchAnswer:
 NOTHING_FOUND = SearchAnswer((), 0)  # HTTP 204, or the 404 "No Data found" of SAM's error table
 
 
-def parse_search(payload: object) -> SearchAnswer:
+def parse_search(payload: object, fields: frozenset[str] | None = None) -> SearchAnswer:
     """A SAM search envelope (or JSON_NULL_BODY for 204); UpstreamBadResponse when it is not one.
-    `offset` is the echoed page index x limit."""
+    `offset` is the echoed page index x limit; `fields` of each contract (see `parse_contract`)."""
     if payload is JSON_NULL_BODY:
         return NOTHING_FOUND
     if not isinstance(payload, dict):
@@ -432,7 +455,7 @@ def parse_search(payload: object) -> SearchAnswer:
         items = []
     if not isinstance(items, list):
         raise UpstreamBadResponse(NAME, f"{NAME} answered a search envelope without an awardSummary list")
-    contracts = tuple(parse_contract(item) for item in items)
+    contracts = tuple(parse_contract(item, fields) for item in items)
     skipped = sum(contract is None for contract in contracts)
     if skipped:
         logger.warning("%s: skipped %d malformed awardSummary items", NAME, skipped)
@@ -441,6 +464,13 @@ def parse_search(payload: object) -> SearchAnswer:
     if page_index is not None and limit is not None and page_index >= 0 and limit > 0:
         offset = page_index * limit
     return SearchAnswer(contracts, total, offset)
+
+
+@functools.lru_cache(maxsize=SELECTIONS_KEPT)
+def selected_search_parser(fields: frozenset[str]) -> Callable[[object], SearchAnswer]:
+    """`parse_search` reading only `fields` of each contract: one parser per selection, so that the fetch path
+    shares a flight and a parsed answer only between equal ones."""
+    return functools.partial(parse_search, fields=fields)
 
 
 def parse_page(payload: object) -> Page[Contract]:
@@ -509,7 +539,7 @@ class ContractAwardsClient:
         pages = covering_pages(offset, limit)
         sections = sections_for(selection)
         every_params = [build_params(query, limit=p.limit, offset=p.offset, sections=sections) for p in pages]
-        answers = await self._search_all(every_params, deadline)
+        answers = await self._search_all(every_params, deadline, selected_search_parser(selection))
         slots = [contract for answer in answers for contract in answer.contracts]
         skip = offset - pages[0].offset
         window = tuple(contract for contract in slots[skip : skip + limit] if contract is not None)
@@ -587,11 +617,13 @@ class ContractAwardsClient:
         found = (await self._search(params, deadline)).page().items
         return sorted({c.referenced_idv_piid for c in found if c.piid == piid and c.referenced_idv_piid is not None})
 
-    async def _search_all(self, every_params: Sequence[dict[str, str]], deadline: Deadline) -> list[SearchAnswer]:
+    async def _search_all(
+        self, every_params: Sequence[dict[str, str]], deadline: Deadline, parse: Callable[[object], SearchAnswer]
+    ) -> list[SearchAnswer]:
         if len(every_params) == 1:
-            return [await self._search(every_params[0], deadline)]
+            return [await self._search(every_params[0], deadline, parse)]
         results = await asyncio.gather(
-            *(self._search(params, deadline) for params in every_params), return_exceptions=True
+            *(self._search(params, deadline, parse) for params in every_params), return_exceptions=True
         )
         answers: list[SearchAnswer] = []
         for result in results:
@@ -600,12 +632,14 @@ class ContractAwardsClient:
             answers.append(result)
         return answers
 
-    async def _search(self, params: dict[str, str], deadline: Deadline) -> SearchAnswer:
+    async def _search(
+        self, params: dict[str, str], deadline: Deadline, parse: Callable[[object], SearchAnswer] = parse_search
+    ) -> SearchAnswer:
         return await self._fetch.get(
             SEARCH_PATH,
             params,
             kind=RecordKind.CONTRACT,
-            parse=parse_search,
+            parse=parse,
             empty=EmptyAnswer(NOTHING_FOUND, NOTHING_FOUND_STATUSES),
             deadline=deadline,
         )
