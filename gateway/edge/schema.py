@@ -27,6 +27,7 @@ from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionContext
 from strawberry.types.scalar import ScalarDefinition
 
+from gateway.edge.compiled.plan import PlannedExecutionContext
 from gateway.edge.compiled.resolvers import compile_schema
 from gateway.edge.cost import CostedRequestContext, RequestCost
 from gateway.edge.documents import DocumentValidation, ParsedOnce, ValidatedOnce
@@ -52,9 +53,13 @@ class GatewaySchema(strawberry.Schema):
         hide_suggestions: bool = False,
         compiled: bool = True,
     ) -> None:
-        """`compiled`: field resolvers with planned argument conversion (`gateway.edge.compiled`); False only to
-        compare with strawberry's own."""
-        super().__init__(query=Query, extensions=extensions)
+        """`compiled`: field resolvers with planned argument conversion and completion plans
+        (`gateway.edge.compiled`); False only to compare with strawberry's own."""
+        super().__init__(
+            query=Query,
+            extensions=extensions,
+            execution_context_class=PlannedExecutionContext if compiled else None,
+        )
         if compiled:
             compile_schema(self)
         self.costs = costs

@@ -16,7 +16,7 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 from strawberry.types.arguments import convert_arguments
 from strawberry.types.field import StrawberryField
 
-from gateway.edge.compiled.resolvers import ArgumentPlan, _Planner, compile_schema
+from gateway.edge.compiled.resolvers import ArgumentPlan, Planner, compile_schema
 from gateway.edge.documents import ParsedOnce, ValidatedOnce
 from gateway.edge.schema import GatewaySchema, PreExecutionChecks, query_limits
 from gateway.settings import Settings
@@ -144,7 +144,7 @@ def _fields_with_arguments(schema: GatewaySchema) -> list[StrawberryField]:
 def test_every_argument_of_the_schema_is_planned_as_strawberry_converts_it() -> None:
     """Each argument with a full input value (every input field given, lists of two) converts alike both ways."""
     converter = COMPILED.schema_converter
-    planner = _Planner(converter)
+    planner = Planner(converter)
     fields = _fields_with_arguments(COMPILED)
     assert len(fields) >= 5
     for field in fields:

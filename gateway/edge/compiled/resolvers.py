@@ -45,7 +45,7 @@ def _is_leaf(type_: object, registry: Registry) -> bool:
     return isinstance(type_, LazyType) and _is_leaf(type_.resolve_type(), registry)
 
 
-class _Planner:
+class Planner:
     """Converters for the types of one schema: each does what `convert_argument` does for its type, or is None
     where strawberry's own conversion must run."""
 
@@ -141,7 +141,7 @@ def _list_of(item: Convert) -> Convert:
 class ArgumentPlan:
     """How one field's GraphQL arguments become the resolver's keyword arguments (`convert_arguments`, planned)."""
 
-    def __init__(self, field: StrawberryField, planner: _Planner) -> None:
+    def __init__(self, field: StrawberryField, planner: Planner) -> None:
         self._config = planner.config
         self._registry = planner.registry
         self.steps: list[tuple[str, str, Convert | None, StrawberryArgument]] = []
@@ -207,7 +207,7 @@ def compile_schema(schema: Schema) -> int:
     converter = schema.schema_converter
     if converter.exception_handlers:
         return 0
-    planner = _Planner(converter)
+    planner = Planner(converter)
     info_class = converter.config.info_class
     compiled = 0
     for named in schema._schema.type_map.values():
