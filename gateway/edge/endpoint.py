@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -56,6 +57,7 @@ from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.mirror import freshness
 from gateway.upstreams.registry import Upstreams
 
+log = logging.getLogger(__name__)
 GRAPHIQL_OFF = Refusal(404, "NOT_FOUND", "GraphiQL is off in this profile")
 GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"
 # How far past its deadline a request may still be answered: the upstream calls end by the deadline; what is left is
@@ -238,7 +240,7 @@ class GraphQLEndpoint:
                 place.leave_queue()
 
     async def _answer(self, exchange: _Exchange) -> Response:
-        outcome: Executed | Refusal
+        outcome: Executed | Refusal | None
         with cache.reporting() as report, freshness.reporting() as stale_mirrors:
             key = self._responses.key(exchange.graphql, exchange.root_fields)
             if key is None:
@@ -252,13 +254,14 @@ class GraphQLEndpoint:
                     if not waiting.expired():
                         raise
                     return self._deadline_passed().response(exchange.media_type)
-            if exchange.outcome is not None:  # this request executed its operation, for the response cache
+            if served is not None:  # kept: this request's own execution or another's, written as it was kept
+                if exchange.outcome is None:  # another request's execution answers this one: the same price
+                    refusal = await exchange.cost.decide_estimated(served.answer.cost)
+                    if refusal is not None:
+                        return await self._refused_unexecuted(exchange, refusal)
+                outcome = None
+            elif exchange.outcome is not None:  # this request executed its operation, and may not keep it
                 outcome = exchange.outcome
-            elif served is not None:  # another request's execution answers this one: it pays the same price
-                refusal = await exchange.cost.decide_estimated(served.answer.cost)
-                if refusal is not None:
-                    return await self._refused_unexecuted(exchange, refusal)
-                outcome = Executed(dict(served.answer.body), 200, keepable=True)
             else:  # not for everyone, or another's answer that was its own (its errors, its caller's refusal)
                 exchange.waited_on_another = key is not None
                 outcome = await self._execute(exchange)
@@ -268,24 +271,33 @@ class GraphQLEndpoint:
         if record is not None:
             hit = served is not None and served.status is CacheStatus.HIT
             record.response_cache = "bypass" if key is None else "hit" if hit else "miss"
-            record.errors(outcome.body.get("errors"))
+            record.errors(outcome.body.get("errors") if outcome is not None else None)  # kept answers have none
             record.cost_refused = exchange.over_budget is not None
-        body = dict(outcome.body)
-        answer = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if exchange.over_get else b""
-        extensions = dict(report.as_extensions())
+        extensions: dict[str, Any] = {}
+        cached = dict(report.as_extensions())
         if served is not None and served.status is CacheStatus.HIT:
-            extensions["response"] = {"status": "HIT", "ageSeconds": round(served.age_s, 1)}
-        if extensions:
-            body["extensions"] = {"cache": extensions}
+            cached["response"] = {"status": "HIT", "ageSeconds": round(served.age_s, 1)}
+        if cached:
+            extensions["cache"] = cached
         if stale_mirrors:  # answers from a mirror snapshot older than its feed's window say so
-            body.setdefault("extensions", {})["mirrors"] = stale_mirrors.as_extensions()
+            extensions["mirrors"] = stale_mirrors.as_extensions()
         cost = await exchange.cost.extension()
         if cost is not None:
-            body.setdefault("extensions", {})["cost"] = cost
+            extensions["cost"] = cost
+        if outcome is None:
+            assert served is not None
+            if exchange.over_budget is None and not exchange.over_get:  # the common way: the kept JSON as it is
+                written = Response(served.answer.write(extensions), media_type=exchange.media_type)
+                return self._responses.http_caching(exchange.request, written, served, b"")
+            body, status = served.answer.body(), 200
+        else:
+            body = outcome.body
+            status = 400 if outcome.status == 400 and exchange.media_type == GRAPHQL_RESPONSE else 200
+        answer = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if exchange.over_get else b""
+        full = {**body, "extensions": extensions} if extensions else dict(body)
         if exchange.over_budget is not None:  # the hourly cost budget cannot cover it
-            return _over_budget(body, exchange)
-        status = 400 if outcome.status == 400 and exchange.media_type == GRAPHQL_RESPONSE else 200
-        response = JSONResponse(body, status_code=status, media_type=exchange.media_type)
+            return _over_budget(full, exchange)
+        response = JSONResponse(full, status_code=status, media_type=exchange.media_type)
         return self._responses.http_caching(exchange.request, response, served, answer)
 
     async def _refused_unexecuted(self, exchange: _Exchange, refusal: GraphQLError) -> Response:
@@ -308,7 +320,11 @@ class GraphQLEndpoint:
         """Executes the operation for the response cache: the answer when everyone may be served it."""
         outcome = await self._execute(exchange)
         if isinstance(outcome, Executed) and outcome.keepable and exchange.cost.estimated is not None:
-            return KeptAnswer(outcome.body, exchange.cost.estimated)
+            try:
+                return KeptAnswer.of(outcome.body, exchange.cost.estimated)
+            except (TypeError, ValueError) as error:  # not JSON: answered, never kept
+                log.warning("not keeping an answer: it is not JSON (%s)", error)
+
         return None
 
     async def _execute(self, exchange: _Exchange) -> Executed | Refusal:

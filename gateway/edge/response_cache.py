@@ -40,18 +40,37 @@ MAX_KEPT_HEAD_BYTES = 32 * 1024 * 1024
 
 @dataclass(frozen=True)
 class KeptAnswer:
-    """An answer everyone may be served: the GraphQL response body and the cost its execution estimated."""
+    """An answer everyone may be served, kept as the JSON it is written in (no objects for the collector to walk, no
+    encoding per hit): `head` is the GraphQL response body's JSON without its closing brace, to which each response
+    appends its own `extensions`; `cost` is what its execution estimated."""
 
-    body: Mapping[str, Any]
+    head: bytes
     cost: int
 
+    @classmethod
+    def of(cls, body: Mapping[str, Any], cost: int) -> KeptAnswer:
+        """Raises TypeError or ValueError when `body` is not JSON."""
+        return cls(codec.dumps(dict(body))[:-1], cost)
+
+    def body(self) -> dict[str, Any]:
+        """The response body as objects (for the answers that are written otherwise: sorted, or refused)."""
+        value = codec.loads(self.head + b"}")
+        assert isinstance(value, dict)
+        return value
+
+    def write(self, extensions: Mapping[str, Any] | None) -> bytes:
+        """The response: the body with `extensions` last (the bytes of writing the body with them)."""
+        if not extensions:
+            return self.head + b"}"
+        return self.head + b',"extensions":' + codec.dumps(extensions) + b"}"
+
     def entry(self) -> dict[str, Any]:
-        return {"body": dict(self.body), "cost": self.cost}
+        return {"head": self.head.decode(), "cost": self.cost}
 
     @classmethod
     def from_entry(cls, entry: object) -> KeptAnswer | None:
-        if isinstance(entry, dict) and isinstance(entry.get("body"), dict) and isinstance(entry.get("cost"), int):
-            return cls(entry["body"], entry["cost"])
+        if isinstance(entry, dict) and isinstance(entry.get("head"), str) and isinstance(entry.get("cost"), int):
+            return cls(entry["head"].encode(), entry["cost"])
         return None
 
 
@@ -82,8 +101,8 @@ class _Kept:
 
 
 class KeptAnswers:
-    """The whole-response cache's store in this process's memory: answers kept as the objects the execution made
-    (shared, never changed by a reader), not encoded on a miss and decoded again on every hit; bounded by entries
+    """The whole-response cache's store in this process's memory: entries kept as they are given (shared, never
+    changed by a reader; a `KeptAnswer`'s entry holds its JSON text), not encoded and decoded again; bounded by entries
     and by the bytes of their JSON, least recently used first, as the upstream cache's memory store is. Concurrent
     misses of one key share one execution; what it answers is reported to the request's cache report."""
 
@@ -255,7 +274,7 @@ class WholeResponseCache:
         if head is not None:
             self._heads.move_to_end(entry_id)
             return head
-        head = self._heads[entry_id] = KeptHead.of(codec.dumps(dict(answer.body))[:-1])
+        head = self._heads[entry_id] = KeptHead.of(answer.head)
         while len(self._heads) > MAX_KEPT_HEADS or (
             len(self._heads) > 1 and sum(kept.size_bytes for kept in self._heads.values()) > MAX_KEPT_HEAD_BYTES
         ):

@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -126,9 +127,35 @@ def test_a_kept_answer_orjson_cannot_write_still_gets_its_compressed_head() -> N
     answers = WholeResponseCache(KeptAnswers(max_entries=10, max_bytes=10_000), ttl_s=60)
     body = {"data": {"n": 2**70}}
     scope: dict[str, object] = {"type": "http", "method": "POST", "headers": [], "state": {}}
-    served = Served(KeptAnswer(body, 1), CacheStatus.HIT, 0.0, (1.0, 1))
+    served = Served(KeptAnswer.of(body, 1), CacheStatus.HIT, 0.0, (1.0, 1))
     answers.http_caching(Request(scope), JSONResponse(body), served, b"")
     head = scope["state"][KEPT_HEAD_STATE]  # type: ignore[index]
     assert isinstance(head, KeptHead)
     sent = bytes(JSONResponse({**body, "extensions": {"cost": 1}}).body)
     assert gzip.decompress(head.compress(sent, "gzip") or b"") == sent
+
+
+KEPT_BODIES: list[dict[str, Any]] = [
+    {"data": {"leads": {"edges": [{"node": {"title": "Café – ünïcode \u2028", "n": 1.5}}]}}},
+    {"data": {"n": 2**70, "s": 'quote " and \\ backslash'}},
+    {"data": None},
+    {"data": {}},
+]
+EXTENSIONS: list[dict[str, Any] | None] = [
+    None,
+    {},
+    {"cache": {"response": {"status": "HIT", "ageSeconds": 1.5}}, "cost": {"requested": 3}},
+]
+
+
+@pytest.mark.parametrize("extensions", EXTENSIONS)
+@pytest.mark.parametrize("body", KEPT_BODIES)
+def test_a_kept_answer_writes_the_bytes_of_its_body_with_the_extensions_last(
+    body: dict[str, Any], extensions: dict[str, Any] | None
+) -> None:
+    kept = KeptAnswer.of(body, 3)
+    expected = {**body, "extensions": extensions} if extensions else body
+    assert kept.write(extensions) == bytes(JSONResponse(expected).body)
+    assert kept.body() == body
+    assert KeptAnswer.from_entry(kept.entry()) == kept
+    assert KeptAnswer.from_entry({"head": kept.head, "cost": 3}) is None  # entries hold text
