@@ -6,6 +6,7 @@ import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,15 +18,16 @@ from starlette.routing import BaseRoute, Mount, Route
 from gateway import tracing
 from gateway.cache.store import open_cache
 from gateway.edge import explorer, graphiql
-from gateway.edge.access import AccessControl, AccessMiddleware
+from gateway.edge.access import AccessControl
 from gateway.edge.access_log import AccessLog
-from gateway.edge.compression import Compression, CompressionMiddleware
+from gateway.edge.compression import Compression
+from gateway.edge.dispatch import RouteDispatch
 from gateway.edge.endpoint import GraphQLEndpoint
 from gateway.edge.metrics import GatewayMetrics, serve_on_port
 from gateway.edge.persisted import open_persisted_documents
+from gateway.edge.pipeline import Cors, EdgePipeline
 from gateway.edge.readiness import NO_STORE, Readiness
-from gateway.edge.request_id import RequestIdMiddleware
-from gateway.edge.request_size import RequestSizeMiddleware
+from gateway.edge.request_size import RequestSizeLimits
 from gateway.edge.response_cache import KeptAnswers
 from gateway.edge.schema import build_schema
 from gateway.edge.spans import RequestSpanMiddleware, trace_root_fields
@@ -107,9 +109,10 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock | None = 
     if tracing.active():  # a span per root field; off, the resolvers stay as they are
         trace_root_fields(schema)
     endpoint = GraphQLEndpoint(schema, settings, runtime.upstreams, documents, responses)
+    # Every method reaches the endpoint, which answers 405 with a code (not Starlette's plain-text 405).
+    graphql_route = Route("/graphql", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
     routes: list[BaseRoute] = [
-        # Every method reaches the endpoint, which answers 405 with a code (not Starlette's plain-text 405).
-        Route("/graphql", endpoint, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]),
+        graphql_route,  # first: the router would find it first (see RouteDispatch)
         Route("/healthz", health, methods=["GET"]),
         Route("/readyz", readiness.endpoint, methods=["GET"]),
     ]
@@ -120,41 +123,38 @@ def create_app(settings: Settings | None = None, *, quota_clock: Clock | None = 
     if settings.explorer_enabled:
         routes.append(Route("/", explorer.explorer_endpoint(graphiql=settings.dev), methods=["GET"]))
         routes.append(Mount(explorer.STATIC_PATH, app=explorer.explorer_static_app(), name="explorer-static"))
-    # Outermost: the request's id and record; when its answer has gone out, the metrics and the access line read it.
+    # The request's id and record (when its answer has gone out, the metrics and the access line read it), CORS when
+    # configured, the size limits, the caller (only /graphql needs a key) and compression: in this order, in one layer.
     observers = [metrics.observe] if settings.metrics_enabled else []
     if settings.access_log_enabled:
         observers.append(AccessLog().write)
-    middleware = [Middleware(RequestIdMiddleware, observers=observers)]
+    cors: Cors | None = None
     if settings.cors_origins() or settings.cors_allowed_origin_regex:
         extra_headers = [header.strip() for header in settings.cors_allowed_headers.split(",") if header.strip()]
-        middleware.append(
-            Middleware(
-                CORSMiddleware,
-                allow_origins=settings.cors_origins(),
-                allow_origin_regex=settings.cors_allowed_origin_regex or None,
-                allow_methods=["GET", "POST"],
-                allow_headers=[
-                    "Content-Type",
-                    "Authorization",
-                    "X-Api-Key",
-                    "X-Request-Id",
-                    *CORS_PREFLIGHT_HEADERS,
-                    *CORS_CLIENT_HEADERS,
-                    *extra_headers,
-                ],
-                expose_headers=["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
-                max_age=600,
-            )
+        cors = partial(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins(),
+            allow_origin_regex=settings.cors_allowed_origin_regex or None,
+            allow_methods=["GET", "POST"],
+            allow_headers=[
+                "Content-Type",
+                "Authorization",
+                "X-Api-Key",
+                "X-Request-Id",
+                *CORS_PREFLIGHT_HEADERS,
+                *CORS_CLIENT_HEADERS,
+                *extra_headers,
+            ],
+            expose_headers=["X-Request-Id", "RateLimit", "RateLimit-Policy", "Retry-After"],
+            max_age=600,
         )
-    middleware.append(
-        Middleware(
-            RequestSizeMiddleware, max_body_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes
-        )
-    )
-    # Innermost: oversized requests are refused before a key is looked up; only /graphql needs a key.
-    middleware.append(Middleware(AccessMiddleware, control=access))
-    # Innermost of all: answers compressed as the client accepts (refusals of the middleware above are small).
-    middleware.append(Middleware(CompressionMiddleware, compression=Compression.from_settings(settings)))
+    sizes = RequestSizeLimits(max_body_bytes=settings.max_body_bytes, max_header_bytes=settings.max_header_bytes)
+    compression = Compression.from_settings(settings)
+    middleware = [
+        Middleware(EdgePipeline, sizes=sizes, access=access, compression=compression, observers=observers, cors=cors),
+        # Then /graphql straight to its endpoint, past Starlette's exception middleware and router.
+        Middleware(RouteDispatch, route=graphql_route),
+    ]
     if tracing.active():  # outermost: the request's server span holds everything else
         middleware.insert(0, Middleware(RequestSpanMiddleware))
     app = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -1,7 +1,10 @@
 """The one place that knows how the gateway talks to Redis: the client factory (a bounded, blocking pool) and Redis
 availability as one of its users sees it (one warning per outage, a probe now and then while it is down, recovery on
 the first success). Shared by the cache, the rate limiter, the quota guard, the key store
-and the persisted documents."""
+and the persisted documents.
+
+coredis (and the hundreds of modules it imports) is loaded by `redis_client`, not by importing this module: a gateway
+with no Redis URL never loads it. Its users name its types under TYPE_CHECKING and catch `redis_errors()`."""
 
 from __future__ import annotations
 
@@ -9,11 +12,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
-import coredis
+from functools import cache
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway import tracing
+
+if TYPE_CHECKING:
+    import coredis
 
 _T = TypeVar("_T")
 
@@ -91,8 +96,19 @@ class RedisOutage:
         return result
 
 
+@cache
+def redis_errors() -> tuple[type[BaseException], ...]:
+    """What a failed Redis call raises: coredis's errors, OSError, TimeoutError. For `except redis_errors():`, which is
+    evaluated only when something was raised (coredis is loaded by then whenever a client exists)."""
+    from coredis.exceptions import RedisError  # noqa: PLC0415  # loaded with the first client (see the module doc)
+
+    return (RedisError, OSError, TimeoutError)
+
+
 def redis_client(url: str, *, timeout_s: float, pool_size: int) -> coredis.Redis[str]:
     """A coredis client on a bounded, blocking pool: a burst of callers waits for a connection instead of failing."""
+    import coredis  # noqa: PLC0415  # loaded with the first client (see the module doc)
+
     pool = coredis.BlockingConnectionPool.from_url(
         url,
         decode_responses=True,

@@ -8,6 +8,9 @@ again, and kept for `stale_for_s` more to answer (status STALE) when that fetch 
 
 What `fetch` raises is never stored. An answer it returns is stored unless `store_if` says no: such an answer is
 handed (status MISS) to every caller waiting on that fetch, and is not a `fetch_errors` event.
+
+aiocache and redis-py (which loads the OpenTelemetry metrics SDK whenever it is installed) are imported by
+`RedisCache` only: a gateway without Redis never loads them.
 """
 
 from __future__ import annotations
@@ -26,12 +29,7 @@ from enum import Enum
 from typing import Any, Protocol
 from urllib.parse import unquote, urlencode, urlsplit
 
-import redis.asyncio
-from aiocache import RedisCache as AiocacheRedis
-from aiocache import SimpleMemoryCache
-from aiocache.serializers import NullSerializer
 from prometheus_client import CollectorRegistry
-from redis.exceptions import RedisError
 
 from gateway import tracing
 from gateway.cache.codec import (
@@ -232,10 +230,10 @@ class _StoreCache(ABC):
 
 
 class MemoryCache(_StoreCache):
-    """In-process cache on aiocache's SimpleMemoryCache, bounded by entries and by serialised bytes (LRU).
+    """In-process cache in a dict, bounded by entries and by serialised bytes (LRU).
 
-    aiocache's memory backend has no bound, so an LRU index of key -> payload size beside it decides what stays:
-    the index is the truth, the backend only holds `(stored_at, payload bytes)` tuples for indexed keys.
+    An LRU index of key -> payload size beside the dict decides what stays: the index is the truth, the dict only
+    holds `(stored_at, payload bytes)` tuples for indexed keys.
     """
 
     def __init__(
@@ -249,7 +247,7 @@ class MemoryCache(_StoreCache):
         super().__init__(CacheStats(registry or CollectorRegistry(), backend="memory"), clock)
         self.max_entries = max_entries
         self.max_bytes = max_bytes
-        self._backend: Any = SimpleMemoryCache(timeout=None)  # no asyncio.wait_for around dict operations
+        self._stored: dict[str, tuple[float, bytes]] = {}
         self._sizes: OrderedDict[str, int] = OrderedDict()
         self._bytes = 0
 
@@ -262,7 +260,7 @@ class MemoryCache(_StoreCache):
         return self._bytes
 
     async def close(self) -> None:
-        await self._backend.clear()
+        self._stored.clear()
         self._sizes.clear()
         self._bytes = 0
 
@@ -273,7 +271,7 @@ class MemoryCache(_StoreCache):
     async def _read(self, key: str, keep_for_s: int) -> Entry | None:
         if key not in self._sizes:
             return None
-        stored: tuple[float, bytes] | None = await self._backend.get(key)
+        stored = self._stored.get(key)
         if stored is None or self._clock() - stored[0] >= keep_for_s:
             await self._forget(key)
             return None
@@ -286,18 +284,18 @@ class MemoryCache(_StoreCache):
         if len(payload) > self.max_bytes:
             await self._forget(key)
             return
-        await self._backend.set(key, (stored_at, payload))
+        self._stored[key] = (stored_at, payload)
         self._bytes += len(payload) - self._sizes.pop(key, 0)
         self._sizes[key] = len(payload)
         while len(self._sizes) > self.max_entries or self._bytes > self.max_bytes:
             victim, size = self._sizes.popitem(last=False)
             self._bytes -= size
-            await self._backend.delete(victim)
+            del self._stored[victim]
             self.stats.record("evictions", victim)
 
     async def _forget(self, key: str) -> None:
         self._bytes -= self._sizes.pop(key, 0)
-        await self._backend.delete(key)
+        self._stored.pop(key, None)
 
 
 class _RedisUnavailable(Exception):
@@ -334,7 +332,10 @@ class RedisCache(_StoreCache):
         sleep: Sleep = asyncio.sleep,
         registry: CollectorRegistry | None = None,
     ) -> None:
+        from redis.exceptions import RedisError  # noqa: PLC0415  # see the module doc
+
         super().__init__(CacheStats(registry or CollectorRegistry(), backend="redis"), clock)
+        self._errors = (RedisError, OSError, TimeoutError)
         self._backend: Any = _open_aiocache_redis(
             url, timeout_s=timeout_s, pool_size=pool_size, pool_wait_s=pool_wait_s
         )
@@ -432,7 +433,7 @@ class RedisCache(_StoreCache):
             with tracing.redis_span(command.upper(), logger.name):
                 async with asyncio.timeout(self._timeout_s):
                     result = await self._backend.raw(command, *args, **options)
-        except (RedisError, OSError, TimeoutError) as error:
+        except self._errors as error:
             self.stats.record("redis_errors", key)
             self.outage.failed(error)
             raise _RedisUnavailable from error
@@ -442,6 +443,10 @@ class RedisCache(_StoreCache):
 
 def _open_aiocache_redis(url: str, *, timeout_s: float, pool_size: int, pool_wait_s: float) -> Any:
     """aiocache's RedisCache on a BlockingConnectionPool: its default pool raises at ~1,000 concurrent calls."""
+    import redis.asyncio  # noqa: PLC0415  # see the module doc
+    from aiocache import RedisCache as AiocacheRedis  # noqa: PLC0415
+    from aiocache.serializers import NullSerializer  # noqa: PLC0415
+
     parts = urlsplit(url)
     if parts.scheme not in ("redis", "rediss"):
         raise ValueError("the Redis URL must start with redis:// or rediss://")

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware in front of /graphql: who is calling (API key or the anonymous tier), and may they call now.
+"""In front of /graphql (a step of `gateway.edge.pipeline`; `AccessMiddleware` alone): who is calling (API key or
+the anonymous tier), and may they call now.
 
 A key arrives as `Authorization: Bearer <key>` or `X-API-Key: <key>`. No key: the anonymous tier when it is enabled
 (metered per client address), else 401. A key that is unknown, wrong or revoked: 401 even when anonymous calls are
@@ -15,11 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Mapping
 from contextlib import AsyncExitStack
 from urllib.parse import parse_qs
 
-import coredis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.edge.protocol import GRAPHQL_RESPONSE, JSON
@@ -27,9 +26,10 @@ from gateway.edge.refusals import Refusal, Refused
 from gateway.edge.shedding import RETRY_AFTER_S, LoadShedder, Place, SheddingLimits, overloaded
 from gateway.errors import GatewayError, RateLimited, Unauthenticated
 from gateway.limits.keys import ApiKeyRecord, ApiKeys, FileKeyStore, MalformedCredentials, extract_api_key
-from gateway.limits.limiter import Budget, Decision, RateLimiter, ratelimit_headers
+from gateway.limits.limiter import Budget, Decision, RateLimiter, ratelimit_header_fields, ratelimit_headers
 from gateway.limits.metering import ANONYMOUS_KEY_PREFIX, Caller, Metering
-from gateway.request_record import current_record
+from gateway.redis import redis_errors
+from gateway.request_record import RequestRecord, current_record
 from gateway.settings import ANONYMOUS_TIER, Settings, Tier
 from gateway.upstreams.deadline import Deadline
 
@@ -40,7 +40,6 @@ CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
 WWW_AUTHENTICATE = 'Bearer realm="procurement-gateway"'
 KEY_STORE_RETRY_AFTER_S = 1
 WARM_UP_TIER, WARM_UP_KEY_ID = "warm-up", "warm-up-probe"
-_KEY_STORE_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError, ValueError)
 
 
 class AccessControl:
@@ -97,6 +96,30 @@ class AccessControl:
         async with self._storage_gate:
             return await self.keys.authenticate(presented)
 
+    def guards(self, scope: Scope) -> bool:
+        """The request needs a caller admitted: /graphql, but for CORS preflights and the GraphiQL page."""
+        return scope["path"] in GRAPHQL_PATHS and not _needs_no_key(scope)
+
+    async def admit(self, scope: Scope, record: RequestRecord | None) -> Admission:
+        """The caller identified, given a place in the process and counted against its request rate (raises
+        Refused); its deadline, meter and place in `scope["state"]`."""
+        state = scope.setdefault("state", {})
+        state["deadline"] = Deadline.after(self.settings.request_deadline_s)  # the caller's, from now on
+        caller = await self._identify(scope)
+        if record is not None:  # the stored key's public id (never the key); none for anonymous callers
+            record.caller(None if caller.anonymous else caller.key_id, caller.tier.name)
+        place = self._place(caller)
+        metering = self.metering(caller)
+        try:
+            decision = await metering.check_request()
+            if not decision.allowed:
+                raise await self._rate_limited(metering, decision)
+        except BaseException:
+            place.leave()
+            raise
+        state["metering"], state["place"] = metering, place
+        return Admission(self, caller, place, metering)
+
     @property
     def keys(self) -> ApiKeys:
         if self._keys is None:
@@ -109,66 +132,19 @@ class AccessControl:
             raise RuntimeError("access control is not open (lifespan not run)")
         return self._limiter
 
-
-class AccessMiddleware:
-    def __init__(self, app: ASGIApp, control: AccessControl) -> None:
-        self.app = app
-        self.control = control
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in GRAPHQL_PATHS or _needs_no_key(scope):
-            await self.app(scope, receive, send)
-            return
-        state = scope.setdefault("state", {})
-        state["deadline"] = Deadline.after(self.control.settings.request_deadline_s)  # the caller's, from now on
-        record = current_record()
-        try:
-            caller = await self._identify(scope)
-            if record is not None:  # the stored key's public id (never the key); none for anonymous callers
-                record.caller(None if caller.anonymous else caller.key_id, caller.tier.name)
-            place = self._admit(caller)
-            metering = self.control.metering(caller)
-            try:
-                decision = await metering.check_request()
-                if not decision.allowed:
-                    raise await self._rate_limited(metering, decision)
-            except BaseException:
-                place.leave()
-                raise
-        except Refused as refused:
-            await refused.refusal.send(send, _refusal_media_type(scope))
-            return
-        state["metering"], state["place"] = metering, place
-
-        async def send_with_budget(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                # Shed after admission: its unit was given back; no call to Redis while the process is overloaded.
-                budget = self.control.known_budget(caller) if place.shed else await metering.current_budget()
-                headers = ratelimit_headers(budget, metering.refused)
-                headers.pop("Retry-After", None)  # the endpoint sets it on the answers it refuses
-                message["headers"] = [*message.get("headers", []), *_encoded(headers)]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_budget)
-        finally:
-            place.leave()
-            if record is not None:
-                record.cost = metering.charged_cost
-
-    def _admit(self, caller: Caller) -> Place:
+    def _place(self, caller: Caller) -> Place:
         """A place in this process, before the limiter is asked: refused without a call to Redis while too many
         requests wait for the process's capacity (`gateway.edge.shedding`)."""
-        place = self.control.shedder.admit()
+        place = self.shedder.admit()
         if place is None:
-            headers = ratelimit_headers(self.control.known_budget(caller))
+            headers = ratelimit_headers(self.known_budget(caller))
             headers["Retry-After"] = str(RETRY_AFTER_S)
             error = overloaded("the gateway is overloaded: too many requests are waiting; retry shortly")
             raise Refused(Refusal.of(503, error, headers))
         return place
 
     async def _identify(self, scope: Scope) -> Caller:
-        settings = self.control.settings
+        settings = self.settings
         try:
             presented = extract_api_key(_credential_headers(scope))
         except MalformedCredentials as exc:
@@ -189,8 +165,8 @@ class AccessMiddleware:
                 )
             )
         try:
-            record = await self.control.authenticate(presented)
-        except _KEY_STORE_ERRORS as exc:
+            record = await self.authenticate(presented)
+        except _key_store_errors() as exc:
             log.warning("API key store unreachable, refusing keyed requests: %s", type(exc).__name__)
             raise Refused(
                 Refusal.of(
@@ -226,6 +202,62 @@ class AccessMiddleware:
         return Refused(Refusal.of(429, error, headers))
 
 
+class Admission:
+    """One admitted request, until it is answered: its caller, its place in the process and its meter."""
+
+    def __init__(self, control: AccessControl, caller: Caller, place: Place, metering: Metering) -> None:
+        self._control = control
+        self.caller = caller
+        self.place = place
+        self.metering = metering
+
+    async def header_fields(self) -> list[tuple[bytes, bytes]]:
+        """`RateLimit-Policy` and `RateLimit` for the answer's start (without Retry-After: the endpoint sets it on
+        the answers it refuses)."""
+        # Shed after admission: its unit was given back; no call to Redis while the process is overloaded.
+        shed = self.place.shed
+        budget = self._control.known_budget(self.caller) if shed else await self.metering.current_budget()
+        return ratelimit_header_fields(budget, self.metering.refused)
+
+    def leave(self, record: RequestRecord | None) -> None:
+        """Answered: its place given up, its cost recorded."""
+        self.place.leave()
+        if record is not None:
+            record.cost = self.metering.charged_cost
+
+
+class AccessMiddleware:
+    def __init__(self, app: ASGIApp, control: AccessControl) -> None:
+        self.app = app
+        self.control = control
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self.control.guards(scope):
+            await self.app(scope, receive, send)
+            return
+        record = current_record()
+        try:
+            admission = await self.control.admit(scope, record)
+        except Refused as refused:
+            await refused.refusal.send(send, refusal_media_type(scope))
+            return
+
+        async def send_with_budget(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *await admission.header_fields()]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_budget)
+        finally:
+            admission.leave(record)
+
+
+def _key_store_errors() -> tuple[type[BaseException], ...]:
+    """What a key lookup raises when its store cannot answer: the Redis key store's errors, a broken key file's."""
+    return (*redis_errors(), ValueError)
+
+
 class KeyStoreUnavailable(GatewayError):
     code = "KEY_STORE_UNAVAILABLE"
 
@@ -254,11 +286,7 @@ def _credential_headers(scope: Scope) -> dict[str, str]:
     return found
 
 
-def _encoded(headers: Mapping[str, str]) -> list[tuple[bytes, bytes]]:
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()]
-
-
-def _refusal_media_type(scope: Scope) -> str:
+def refusal_media_type(scope: Scope) -> str:
     """Refused before the endpoint negotiates: the GraphQL response type unless the client accepts only JSON."""
     accept = b", ".join(value for name, value in scope["headers"] if name == b"accept").decode("latin-1")
     return JSON if JSON in accept and GRAPHQL_RESPONSE not in accept else GRAPHQL_RESPONSE

@@ -18,6 +18,7 @@ from __future__ import annotations
 import struct
 import zlib
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import brotli
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -46,6 +47,7 @@ _GZIP_HEADER = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\xff"  # no name, no time, 
 _STORED_BLOCK_MAX = 65_535
 _BROTLI_UNCOMPRESSED_MAX = 65_536
 _BROTLI_LAST_EMPTY = b"\x03"  # ISLAST=1, ISLASTEMPTY=1
+_REMEMBERED_ACCEPT_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -65,14 +67,9 @@ class Compression:
 
     def choose(self, accept_encoding: str) -> str | None:
         """The coding to answer in: the offered one the client weighs highest (ties: ours first); None: identity."""
-        weights = _accepted(accept_encoding)
-        best: tuple[float, int] | None = None
-        chosen = None
-        for rank, coding in enumerate(self.codings):
-            weight = weights.get(coding, weights.get("*", 0.0))
-            if weight > 0 and (best is None or (weight, -rank) > best):
-                best, chosen = (weight, -rank), coding
-        return chosen
+        if len(accept_encoding) > _REMEMBERED_ACCEPT_CHARS:
+            return _choose(self.codings, accept_encoding)
+        return _remembered_choice(self.codings, accept_encoding)
 
     def compress(self, body: bytes, coding: str) -> bytes:
         if coding == "br":
@@ -82,6 +79,30 @@ class Compression:
 
     def streaming(self, coding: str) -> _StreamCompressor:
         return _StreamCompressor(coding)
+
+    def sender(self, scope: Scope, send: Send) -> Send:
+        """`send` for the answer to the HTTP request `scope`, compressing it as the client accepts (see the module
+        docstring); `send` itself for a HEAD request or when no coding is offered."""
+        if scope["method"] == "HEAD" or not self.codings:
+            return send
+        accept_encoding = b", ".join(value for name, value in scope["headers"] if name == b"accept-encoding")
+        coding = self.choose(accept_encoding.decode("latin-1")) if accept_encoding else None
+        return _Responder(self, coding, scope, send).send
+
+
+def _choose(codings: tuple[str, ...], accept_encoding: str) -> str | None:
+    weights = _accepted(accept_encoding)
+    best: tuple[float, int] | None = None
+    chosen = None
+    for rank, coding in enumerate(codings):
+        weight = weights.get(coding, weights.get("*", 0.0))
+        if weight > 0 and (best is None or (weight, -rank) > best):
+            best, chosen = (weight, -rank), coding
+    return chosen
+
+
+# Clients send a few Accept-Encoding values, each on every request: their choices are remembered (short values only).
+_remembered_choice = lru_cache(maxsize=256)(_choose)
 
 
 def _accepted(header: str) -> dict[str, float]:
@@ -189,19 +210,18 @@ def _brotli_uncompressed_tail(tail: memoryview) -> bytes:
 
 
 class CompressionMiddleware:
-    """Pure ASGI middleware, innermost: compresses what the app answers (see the module docstring)."""
+    """Pure ASGI middleware: compresses what the app answers (see the module docstring; `gateway.edge.pipeline`
+    takes this step with `Compression.sender`)."""
 
     def __init__(self, app: ASGIApp, compression: Compression) -> None:
         self.app = app
         self.compression = compression
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] == "HEAD" or not self.compression.enabled:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        accept_encoding = b", ".join(value for name, value in scope["headers"] if name == b"accept-encoding")
-        coding = self.compression.choose(accept_encoding.decode("latin-1")) if accept_encoding else None
-        await self.app(scope, receive, _Responder(self.compression, coding, scope, send).send)
+        await self.app(scope, receive, self.compression.sender(scope, send))
 
 
 class _Responder:

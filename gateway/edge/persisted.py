@@ -27,13 +27,14 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, Literal, Protocol, TypeVar
-
-import coredis
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar
 
 from gateway.edge.refusals import Refusal, Refused
-from gateway.redis import RedisOutage, RedisUnreachable, redis_client
+from gateway.redis import RedisOutage, RedisUnreachable, redis_client, redis_errors
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    import coredis
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,6 @@ Mode = Literal["off", "apq", "trusted"]
 MODES: tuple[Mode, ...] = ("off", "apq", "trusted")
 PROTOCOL_VERSION = 1
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 _T = TypeVar("_T")
 
 
@@ -179,7 +179,7 @@ class RedisDocumentStore:
 
     async def _call(self, command: Callable[[], Awaitable[_T]]) -> _T | None:
         try:
-            return await self._outage.call(command(), timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+            return await self._outage.call(command(), timeout_s=self._timeout_s, errors=redis_errors())
         except RedisUnreachable:
             return None
 

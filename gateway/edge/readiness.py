@@ -26,13 +26,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import coredis
 from starlette.requests import Request
 from starlette.responses import Response
 
 from gateway.edge.json_response import JSONResponse
 from gateway.edge.shedding import LoadShedder
-from gateway.redis import redis_client
+from gateway.redis import redis_client, redis_errors
 from gateway.settings import Settings
 from gateway.upstreams.mirror.mirror import FeedStatus
 from gateway.upstreams.mirror.opening import OpenedMirror
@@ -43,7 +42,6 @@ log = logging.getLogger(__name__)
 PING_TIMEOUT_S = 0.5
 PROBE_KEPT_S = 1.0
 NO_STORE = {"Cache-Control": "no-store"}
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 
 
 @dataclass(frozen=True)
@@ -93,7 +91,7 @@ class _RedisProbe:
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._client.ping()
-        except _REDIS_ERRORS as error:
+        except redis_errors() as error:
             return RedisReading(self.role, self.required, reachable=False, error=type(error).__name__)
         latency_ms = round((time.perf_counter() - started) * 1000, 2)
         return RedisReading(self.role, self.required, reachable=True, latency_ms=latency_ms)

@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: refuse oversized requests before the app reads them.
+"""Refuse oversized requests before the app reads them (a step of `gateway.edge.pipeline`; `RequestSizeMiddleware`
+alone).
 
 Headers over `max_header_bytes` are answered 431; a body whose Content-Length is over `max_body_bytes` is answered 413
 before a byte of it is read, and a body streamed without a Content-Length is cut off with a 413 as soon as it passes
@@ -12,6 +13,7 @@ reset. A client that asked `Expect: 100-continue` sends no body after the refusa
 from __future__ import annotations
 
 import asyncio
+from typing import Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -22,24 +24,27 @@ MAX_DRAINED_BYTES = 64 * 1024 * 1024
 DRAIN_TIMEOUT_S = 10.0
 
 
-class _BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(Exception):
+    """A body streamed without one Content-Length passed the limit (raised by `RequestSizeLimits.counting`)."""
 
 
-class RequestSizeMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int) -> None:
-        self.app = app
+COUNT_THE_BODY: Final = "count the body"  # `RequestSizeLimits.check`: within the limits so far, its body counted
+
+
+class RequestSizeLimits:
+    """The limits, and the refusals of the requests over them."""
+
+    def __init__(self, max_body_bytes: int, max_header_bytes: int) -> None:
         self.max_body_bytes = max_body_bytes
         self.max_header_bytes = max_header_bytes
-        self._too_large = Refusal(413, "PAYLOAD_TOO_LARGE", f"the request body is over {max_body_bytes} bytes")
+        self.too_large = Refusal(413, "PAYLOAD_TOO_LARGE", f"the request body is over {max_body_bytes} bytes")
         self._headers_too_large = Refusal(
             431, "REQUEST_HEADER_FIELDS_TOO_LARGE", f"request headers are over {max_header_bytes} bytes"
         )
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def check(self, scope: Scope) -> Refusal | str | None:
+        """The refusal of a request over the limits; COUNT_THE_BODY when its body must be counted as it is read
+        (`counting`); None when nothing is left to check."""
         header_bytes = 0
         declared = []
         for name, value in scope["headers"]:
@@ -47,25 +52,21 @@ class RequestSizeMiddleware:
             if name == b"content-length":
                 declared.append(value)
         if header_bytes > self.max_header_bytes:
-            await _refuse(scope, receive, send, self._headers_too_large)
-            return
+            return self._headers_too_large
         if declared:
             try:
                 length = int(declared[0])
             except ValueError:
-                await _refuse(scope, receive, send, Refusal(400, "BAD_REQUEST", "Content-Length is not a number"))
-                return
+                return Refusal(400, "BAD_REQUEST", "Content-Length is not a number")
             if length > self.max_body_bytes:
-                await _refuse(scope, receive, send, self._too_large)
-                return
+                return self.too_large
             if len(declared) == 1:  # the server reads no more than the one length declared: nothing to count
-                await self.app(scope, receive, send)
-                return
-        await self._call_counting(scope, receive, send)
+                return None
+        return COUNT_THE_BODY
 
-    async def _call_counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def counting(self, receive: Receive) -> Receive:
+        """`receive`, raising BodyTooLarge once the body read passes the limit."""
         received = 0
-        response_started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -73,8 +74,31 @@ class RequestSizeMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_body_bytes:
-                    raise _BodyTooLarge
+                    raise BodyTooLarge
             return message
+
+        return counting_receive
+
+
+class RequestSizeMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, max_header_bytes: int) -> None:
+        self.app = app
+        self.limits = RequestSizeLimits(max_body_bytes, max_header_bytes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        verdict = self.limits.check(scope)
+        if isinstance(verdict, Refusal):
+            await refuse(scope, receive, send, verdict)
+        elif verdict is None:
+            await self.app(scope, receive, send)
+        else:
+            await self._call_counting(scope, receive, send)
+
+    async def _call_counting(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response_started = False
 
         async def tracking_send(message: Message) -> None:
             nonlocal response_started
@@ -83,14 +107,14 @@ class RequestSizeMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
+            await self.app(scope, self.limits.counting(receive), tracking_send)
+        except BodyTooLarge:
             if response_started:
                 raise
-            await _refuse(scope, receive, send, self._too_large)
+            await refuse(scope, receive, send, self.limits.too_large)
 
 
-async def _refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
+async def refuse(scope: Scope, receive: Receive, send: Send, refusal: Refusal) -> None:
     """The refusal, whole, at once; the rest of the request body read and dropped; then the end of the answer (and
     of the connection)."""
     await refusal.send(send, JSON, close_connection=True, more_to_come=True)

@@ -12,27 +12,31 @@ import fcntl
 import hashlib
 import hmac
 import json
+import math
 import os
 import re
 import secrets
 import tempfile
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol
-
-import coredis
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.errors import GatewayError, Unauthenticated
 from gateway.redis import redis_client
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    import coredis
 
 KEY_PREFIX = "pgw_"
 MAX_KEY_CHARS = 200
 _KEY_ID_HEX = 12
 _KEY_SHAPE = re.compile(r"^pgw_([0-9a-f]{12})_([A-Za-z0-9_-]{20,150})$")
 _FILE_FORMAT_VERSION = 1
+RECHECK_S = 1.0  # a FileKeyStore looks at its file at most this often: the bound on seeing a revocation
 
 
 class MalformedCredentials(GatewayError):
@@ -130,7 +134,8 @@ def _checked_key_text(value: str, where: str) -> str:
         raise MalformedCredentials(f"{where} is empty")
     if len(value) > MAX_KEY_CHARS:
         raise MalformedCredentials(f"{where} is longer than {MAX_KEY_CHARS} characters")
-    if not value.isascii() or not value.isprintable() or any(ch.isspace() for ch in value):
+    # The one ASCII character both printable and whitespace is the space.
+    if not value.isascii() or not value.isprintable() or " " in value:
         raise MalformedCredentials(f"{where} holds whitespace, control or non-ASCII characters")
     return value
 
@@ -210,12 +215,21 @@ class FileKeyStore:
     """A JSON file, replaced atomically (temp file in the same folder, fsync, os.replace) under an fcntl lock file.
 
     Writers serialise on `<file>.lock`, so concurrent CLI calls never lose a key; readers never lock: they see the
-    old or the new file, reloaded whenever its inode, size or mtime changes (a revocation is seen on the next lookup).
+    old or the new file, reloaded whenever its inode, size or mtime changes. The file is looked at (one `stat`) at most
+    once per `recheck_s` (`RECHECK_S` unless given; on the `monotonic` clock) rather than on every lookup: a key
+    revoked or added by another process (the keys CLI) is refused or served at most `recheck_s` after the file
+    changed; an unknown key id makes it look at once (a key just issued is served on its first request). A change
+    made through this store is seen at once.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(
+        self, path: Path, *, recheck_s: float | None = None, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
         self.path = path
         self._lock_path = path.with_name(path.name + ".lock")
+        self._recheck_s = RECHECK_S if recheck_s is None else recheck_s
+        self._monotonic = monotonic
+        self._checked_until = -math.inf  # the monotonic time until which the cached records stand unchecked
         self._cache_stamp: tuple[int, int, int] | None = None
         self._cache: dict[str, ApiKeyRecord] = {}
 
@@ -223,7 +237,11 @@ class FileKeyStore:
         return f"FileKeyStore({str(self.path)!r})"
 
     async def get(self, key_id: str) -> ApiKeyRecord | None:
-        return (await self._records()).get(key_id)
+        found = (await self._records()).get(key_id)
+        if found is None and self._checked_until > -math.inf:  # a key just issued by another process: look again
+            self._checked_until = -math.inf
+            found = (await self._records()).get(key_id)
+        return found
 
     async def all(self) -> list[ApiKeyRecord]:
         return list((await self._records()).values())
@@ -254,14 +272,20 @@ class FileKeyStore:
         return None
 
     async def _records(self) -> dict[str, ApiKeyRecord]:
+        now = self._monotonic()
+        if now < self._checked_until:
+            return self._cache
         try:
             stat = os.stat(self.path)
         except FileNotFoundError:
-            return {}
+            self._cache, self._cache_stamp = {}, None
+            self._checked_until = now + self._recheck_s
+            return self._cache
         stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         if stamp != self._cache_stamp:
             self._cache = await asyncio.to_thread(self._read)
             self._cache_stamp = stamp
+        self._checked_until = now + self._recheck_s
         return self._cache
 
     def _read(self) -> dict[str, ApiKeyRecord]:
@@ -280,6 +304,7 @@ class FileKeyStore:
             records = self._read()
             change(records)
             self._write(records)
+        self._checked_until = -math.inf  # this store's own change: looked at on the next lookup
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:

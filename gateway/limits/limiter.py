@@ -26,6 +26,7 @@ Where the windows are counted:
   headers) come from the local counts, with the share as the limit.
 A request shed after it was admitted gives its units back (`refund_request`, `refund_cost`) to whichever side counted
 them, as long as its window has not let them go already.
+coredis and `limits` are loaded by `RedisWindows` only: a gateway without Redis never imports them.
 """
 
 from __future__ import annotations
@@ -40,17 +41,17 @@ from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
-from typing import Protocol, TypeVar
+from functools import cache, lru_cache
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-import coredis
-from limits import RateLimitItem, RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond
-from limits.aio.storage import RedisStorage
-from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
-from limits.errors import StorageError
-
-from gateway.redis import RedisOutage, RedisUnreachable
+from gateway.redis import RedisOutage, RedisUnreachable, redis_errors
 from gateway.settings import Settings, Tier
+
+if TYPE_CHECKING:
+    import coredis
+    from limits import RateLimitItem
+    from limits.aio.storage import RedisStorage
+    from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +65,6 @@ DEFAULT_HEARTBEAT_S = 5.0
 DEFAULT_PROBE_EVERY_S = 1.0
 HEARTBEATS_TO_EXPIRE = 3
 DEFAULT_MAX_LOCAL_KEYS = 100_000
-_STORAGE_ERRORS = (StorageError, coredis.exceptions.RedisError, OSError, TimeoutError)
 _T = TypeVar("_T")
 Clock = Callable[[], float]
 
@@ -195,12 +195,15 @@ class _MovingWindow(_LocalWindow):
         """Seconds until fewer than `allowance` entries are left (until the oldest leaves, when fewer already are),
         or until what Redis said of the window no longer binds, whichever comes first."""
         count = self.count(now)
-        waits = [self.seen_until - now] if self.seen_until > now else []
         if count == 0:
-            waits.append(self.window_s)
+            wait: float | None = self.window_s
         elif allowance > 0:
-            waits.append(self.entries[max(0, count - allowance)] + self.window_s - now)
-        return max(0, math.ceil(min(waits))) if waits else self.window_s
+            wait = self.entries[max(0, count - allowance)] + self.window_s - now
+        else:
+            wait = None
+        if self.seen_until > now:
+            wait = self.seen_until - now if wait is None else min(wait, self.seen_until - now)
+        return self.window_s if wait is None else max(0, math.ceil(wait))
 
 
 class _FixedWindow(_LocalWindow):
@@ -344,16 +347,21 @@ class LocalWindows:
     def budget(self, key_id: str, tier: Tier, *, replicas: int = 1, degraded: bool = False) -> Budget:
         """The caller's budget without spending any of it (and without remembering a caller never seen)."""
         now = self.clock()
-        moving: dict[str, WindowBudget] = {}
+        burst: WindowBudget | None = None
+        rate: WindowBudget | None = None
         for spec in request_windows(tier):
             share = local_share(spec.limit, replicas)
             window = self._moving.get(_key(key_id, spec))
-            if window is None:
-                moving[spec.policy] = _window_budget(spec, share, share, spec.window_s, now)
-                continue
-            allowance = window.allowance(spec.limit, replicas, now)
-            remaining = allowance - window.count(now)
-            moving[spec.policy] = _window_budget(spec, share, remaining, window.seconds_until_room(now, allowance), now)
+            remaining, reset_after_s = share, spec.window_s
+            if window is not None:
+                # What Redis said of the window no longer binds (always, without Redis): the allowance is the share.
+                allowance = share if now >= window.seen_until else window.allowance(spec.limit, replicas, now)
+                remaining, reset_after_s = allowance - window.count(now), window.seconds_until_room(now, allowance)
+            if spec.policy == BURST:
+                burst = _window_budget(spec, share, remaining, reset_after_s, now)
+            else:
+                rate = _window_budget(spec, share, remaining, reset_after_s, now)
+        assert rate is not None  # every tier has a minute window
         spec = cost_window(tier)
         share = local_share(spec.limit, replicas)
         fixed = self._fixed.get(_key(key_id, spec))
@@ -361,13 +369,7 @@ class LocalWindows:
         if fixed is not None:
             spent = fixed.spent if fixed.current(now) else 0
             remaining, reset_after_s = fixed.allowance(spec.limit, replicas, now) - spent, fixed.seconds_left(now)
-        return Budget(
-            tier=tier.name,
-            rate=moving[MINUTE],
-            cost=_window_budget(spec, share, remaining, reset_after_s, now),
-            burst=moving.get(BURST),
-            degraded=degraded,
-        )
+        return Budget(tier.name, rate, _window_budget(spec, share, remaining, reset_after_s, now), burst, degraded)
 
     def _moving_window(self, key_id: str, spec: Window) -> _MovingWindow:
         key = _key(key_id, spec)
@@ -398,8 +400,20 @@ def _key(key_id: str, spec: Window) -> _WindowKey:
 
 def _window_budget(spec: Window, limit: int, remaining: int, reset_after_s: int, now: float) -> WindowBudget:
     remaining = max(0, min(limit, remaining))
-    reset_at = datetime.fromtimestamp(now + reset_after_s, UTC).replace(microsecond=0)
-    return WindowBudget(spec.policy, limit, spec.window_s, remaining, reset_after_s, reset_at)
+    return WindowBudget(spec.policy, limit, spec.window_s, remaining, reset_after_s, _utc_second(now + reset_after_s))
+
+
+def _utc_second(timestamp: float) -> datetime:
+    """`datetime.fromtimestamp(timestamp, UTC).replace(microsecond=0)`, made once per second rather than per budget."""
+    second = math.floor(timestamp)
+    if timestamp - second >= 0.999999:  # fromtimestamp rounds to microseconds: this may round up to the next second
+        return datetime.fromtimestamp(timestamp, UTC).replace(microsecond=0)
+    return _utc_datetime(second)
+
+
+@lru_cache(maxsize=64)  # a few windows' reset seconds, moving on once a second
+def _utc_datetime(second: int) -> datetime:
+    return datetime.fromtimestamp(second, UTC)
 
 
 class SharedWindows(Protocol):
@@ -500,6 +514,8 @@ class RedisWindows:
         heartbeat_ttl_s: float = DEFAULT_HEARTBEAT_S * HEARTBEATS_TO_EXPIRE,
         pool: coredis.ConnectionPool | None = None,
     ) -> None:
+        from limits.aio.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter  # noqa: PLC0415
+
         self._storage = storage
         self._moving = MovingWindowRateLimiter(storage)
         self._fixed = FixedWindowRateLimiter(storage)
@@ -526,6 +542,9 @@ class RedisWindows:
         pool_size: int = 50,
         heartbeat_ttl_s: float = DEFAULT_HEARTBEAT_S * HEARTBEATS_TO_EXPIRE,
     ) -> RedisWindows:
+        import coredis  # noqa: PLC0415  # see the module doc
+        from limits.aio.storage import RedisStorage  # noqa: PLC0415
+
         pool = coredis.BlockingConnectionPool.from_url(
             redis_url,
             max_connections=pool_size,
@@ -642,6 +661,8 @@ class RedisWindows:
 
 
 def _item(spec: Window) -> RateLimitItem:
+    from limits import RateLimitItemPerHour, RateLimitItemPerMinute, RateLimitItemPerSecond  # noqa: PLC0415
+
     if spec.policy == MINUTE:
         return RateLimitItemPerMinute(spec.limit)
     if spec.policy == COST:
@@ -958,24 +979,48 @@ class RateLimiter:
             await asyncio.sleep(self._heartbeat_s)
 
     async def _shared_call(self, operation: Awaitable[_T]) -> _T:
-        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_STORAGE_ERRORS)
+        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_storage_errors())
+
+
+@cache
+def _storage_errors() -> tuple[type[BaseException], ...]:
+    from limits.errors import StorageError  # noqa: PLC0415  # loaded by RedisWindows (see the module doc)
+
+    return (StorageError, *redis_errors())
 
 
 def ratelimit_headers(budget: Budget, refused: Decision | None = None) -> dict[str, str]:
     """`RateLimit-Policy` and `RateLimit` per draft-ietf-httpapi-ratelimit-headers-11 (Structured Field Lists of
     String items with `q`/`w` and `r`/`t` parameters), and `Retry-After` (delay-seconds) when `refused` is given."""
     windows = budget.windows()
-    limits = []
-    for window in windows:
-        remaining = 0 if refused is not None and refused.policy == window.policy else window.remaining
-        limits.append(f'"{window.policy}";r={remaining};t={window.reset_after_s}')
-    headers = {
-        "RateLimit-Policy": _policy_header(tuple((window.policy, window.limit, window.window_s) for window in windows)),
-        "RateLimit": ", ".join(limits),
-    }
+    headers = {"RateLimit-Policy": _policy_header(_policies(windows)), "RateLimit": _limits_header(windows, refused)}
     if refused is not None and not refused.allowed:
         headers["Retry-After"] = str(refused.retry_after_s or 1)
     return headers
+
+
+def ratelimit_header_fields(budget: Budget, refused: Decision | None = None) -> list[tuple[bytes, bytes]]:
+    """`RateLimit-Policy` and `RateLimit` of `ratelimit_headers` (never `Retry-After`) as raw HTTP header fields,
+    lowercase names and latin-1 values, for the answer to every known caller."""
+    windows = budget.windows()
+    return [
+        (b"ratelimit-policy", _encoded_policy_header(_policies(windows))),
+        (b"ratelimit", _limits_header(windows, refused).encode("latin-1")),
+    ]
+
+
+def _policies(windows: tuple[WindowBudget, ...]) -> tuple[tuple[str, int, int], ...]:
+    return tuple([(window.policy, window.limit, window.window_s) for window in windows])
+
+
+def _limits_header(windows: tuple[WindowBudget, ...], refused: Decision | None) -> str:
+    refused_policy = None if refused is None else refused.policy
+    return ", ".join(
+        [
+            f'"{window.policy}";r={0 if window.policy == refused_policy else window.remaining};t={window.reset_after_s}'
+            for window in windows
+        ]
+    )
 
 
 @lru_cache(maxsize=256)  # the same few policies on every answer
@@ -984,3 +1029,8 @@ def _policy_header(windows: tuple[tuple[str, int, int], ...]) -> str:
         f'"{policy}";q={limit};w={window_s}' + (f";{COST_UNIT_PARAMETER}" if policy == COST else "")
         for policy, limit, window_s in windows
     )
+
+
+@lru_cache(maxsize=256)
+def _encoded_policy_header(windows: tuple[tuple[str, int, int], ...]) -> bytes:
+    return _policy_header(windows).encode("latin-1")

@@ -27,20 +27,20 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import TypeVar
-
-import coredis
+from typing import TYPE_CHECKING, TypeVar
 
 from gateway.clock import GatewayClock
 from gateway.errors import UpstreamQuotaExceeded, UpstreamUnavailable
-from gateway.redis import RedisOutage, RedisUnreachable, redis_client
+from gateway.redis import RedisOutage, RedisUnreachable, redis_client, redis_errors
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    import coredis
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 KEY_TTL_S = 48 * 60 * 60
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 _T = TypeVar("_T")
 
 
@@ -232,7 +232,7 @@ class QuotaGuard:
 
     async def _redis_call(self, credential: str, upstream: str, operation: Awaitable[_T]) -> _T:
         try:
-            return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+            return await self._outage.call(operation, timeout_s=self._timeout_s, errors=redis_errors())
         except RedisUnreachable as unreachable:
             raise _counter_unreachable(credential, upstream) from unreachable.__cause__
 

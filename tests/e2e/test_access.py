@@ -17,6 +17,7 @@ from graphql import parse
 
 from gateway.app import create_app
 from gateway.edge.schema import build_schema
+from gateway.limits import keys
 from gateway.limits.keys import ApiKeys, FileKeyStore
 from tests.e2e.conftest import GatewayFactory, gateway_settings, graphql
 from tests.e2e.processes import free_port
@@ -81,8 +82,11 @@ def assert_ratelimit_headers(response: httpx.Response) -> dict[str, dict[str, in
 
 
 async def test_missing_unknown_and_revoked_keys_are_refused_with_401(
-    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys
+    start_gateway: GatewayFactory, key_file: Path, api_keys: ApiKeys, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The gateway looks at its key file on every lookup, not once per keys.RECHECK_S: the revocation below (by
+    # another store, as the keys CLI would) is seen by the next request (tests/unit/test_keys.py holds the interval).
+    monkeypatch.setattr(keys, "RECHECK_S", 0.0)
     client = await keyed_gateway(start_gateway, key_file)
     issued = await api_keys.create(tier="free", owner="acme")
     unknown = issued.plaintext[:-4] + "AAAA"

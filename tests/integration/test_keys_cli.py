@@ -42,7 +42,7 @@ def test_create_list_revoke(tmp_path: Path) -> None:
     assert key not in listed.stdout + listed.stderr
     assert key.split("_", 2)[2] not in listed.stdout
 
-    api_keys = ApiKeys(FileKeyStore(keys_file))
+    api_keys = ApiKeys(FileKeyStore(keys_file, recheck_s=0))  # every lookup sees the CLI's writes at once
     assert asyncio.run(api_keys.authenticate(key)) is not None
     revoked = _cli(keys_file, "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
@@ -67,6 +67,6 @@ def test_concurrent_cli_calls_never_lose_a_key(tmp_path: Path) -> None:
     ]
     keys = [call.communicate(timeout=90)[0].strip() for call in calls]
     assert [call.returncode for call in calls] == [0] * 8
-    api_keys = ApiKeys(FileKeyStore(keys_file))
+    api_keys = ApiKeys(FileKeyStore(keys_file, recheck_s=0))  # every lookup sees the CLI's writes at once
     assert len(asyncio.run(api_keys.list_keys())) == 8
     assert all(asyncio.run(api_keys.authenticate(key)) is not None for key in keys)

@@ -52,6 +52,16 @@ def test_only_the_codings_offered_are_chosen() -> None:
     assert Compression((), 0).choose("gzip, br") is None
 
 
+def test_a_remembered_choice_is_the_choice_of_the_offered_codings_and_long_values_are_chosen_too() -> None:
+    assert BOTH.choose("br;q=0.5, gzip") == "gzip"
+    assert Compression(("br",), 0).choose("br;q=0.5, gzip") == "br"  # same value, other codings offered
+    assert BOTH.choose("br;q=0.5, gzip") == "gzip"
+    long_value = ", ".join(f"x-coding-{n};q=0.9" for n in range(20)) + ", gzip;q=0.5, br;q=0.4"
+    assert len(long_value) > 200
+    assert BOTH.choose(long_value) == "gzip"
+    assert Compression(("br",), 0).choose(long_value) == "br"
+
+
 def test_the_settings_offer_br_and_gzip_above_1_kb_and_refuse_unknown_codings() -> None:
     assert Compression.from_settings(Settings()) == Compression(("br", "gzip"), 1024)
     assert Settings.from_env({"GATEWAY_COMPRESSION_ENCODINGS": " gzip , GZIP "}).compression_codings() == ("gzip",)

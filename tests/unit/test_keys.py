@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from gateway.errors import Unauthenticated
-from gateway.limits.keys import ApiKeyRecord, ApiKeys, FileKeyStore, MalformedCredentials, extract_api_key
+from gateway.limits.keys import (
+    RECHECK_S,
+    ApiKeyRecord,
+    ApiKeys,
+    FileKeyStore,
+    MalformedCredentials,
+    extract_api_key,
+)
 
 
 class ExplodingStore:
@@ -66,13 +73,35 @@ async def test_wrong_secret_unknown_id_and_revoked_key_are_refused(keys_file: Pa
     assert await api_keys.revoke("ffffffffffff") is None
 
 
-async def test_revocation_is_seen_by_another_store_on_the_same_file(keys_file: Path) -> None:
-    replica = ApiKeys(FileKeyStore(keys_file))
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_revocation_by_another_store_on_the_same_file_is_seen_within_the_recheck_interval(
+    keys_file: Path,
+) -> None:
+    clock = FakeMonotonic()
+    replica = ApiKeys(FileKeyStore(keys_file, monotonic=clock))
     admin = ApiKeys(FileKeyStore(keys_file))
     issued = await admin.create(tier="standard", owner="acme")
     assert await replica.authenticate(issued.plaintext) is not None
     await admin.revoke(issued.record.key_id)
+    clock.now += RECHECK_S / 2  # the file is not looked at again yet
+    assert await replica.authenticate(issued.plaintext) is not None
+    clock.now += RECHECK_S / 2
     assert await replica.authenticate(issued.plaintext) is None
+
+
+async def test_a_change_made_through_the_store_itself_is_seen_at_once(keys_file: Path) -> None:
+    api_keys = ApiKeys(FileKeyStore(keys_file, monotonic=FakeMonotonic()))  # the clock never moves
+    issued = await api_keys.create(tier="free", owner="acme")
+    assert await api_keys.authenticate(issued.plaintext) is not None
+    await api_keys.revoke(issued.record.key_id)
+    assert await api_keys.authenticate(issued.plaintext) is None
 
 
 async def test_pepper_turns_the_hash_into_hmac(keys_file: Path) -> None:
@@ -163,6 +192,8 @@ class TestExtractApiKey:
             {"authorization": "Bearer " + "a" * 5000},
             {"x-api-key": "pgw_abc\x00def"},
             {"x-api-key": "pgw_abc def"},
+            {"x-api-key": "pgw_abc\tdef"},
+            {"x-api-key": "pgw_abc\x1fdef"},  # whitespace to str.isspace, as are \x1c-\x1e
             {"x-api-key": "pgw_clé"},
             {"authorization": f"Bearer {KEY}", "x-api-key": KEY[:-1] + "b"},
         ],
@@ -173,3 +204,12 @@ class TestExtractApiKey:
         assert caught.value.code == "BAD_REQUEST"
         assert caught.value.as_extensions() == {"code": "BAD_REQUEST"}
         assert self.KEY not in caught.value.message
+
+
+async def test_a_key_issued_by_another_process_is_served_on_its_first_request(tmp_path: Path) -> None:
+    keys_file = tmp_path / "keys.json"
+    replica = ApiKeys(FileKeyStore(keys_file, monotonic=FakeMonotonic()))  # the clock never moves: no recheck due
+    first = await ApiKeys(FileKeyStore(keys_file)).create(tier="free", owner="acme")
+    assert await replica.authenticate(first.plaintext) is not None
+    issued = await ApiKeys(FileKeyStore(keys_file)).create(tier="free", owner="acme")  # the CLI, meanwhile
+    assert await replica.authenticate(issued.plaintext) is not None

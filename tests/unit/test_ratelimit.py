@@ -6,7 +6,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gateway.limits.limiter import Budget, Decision, RateLimiter, WindowBudget, burst_window_s, ratelimit_headers
+from gateway.limits.limiter import (
+    COST,
+    Budget,
+    Decision,
+    RateLimiter,
+    WindowBudget,
+    burst_window_s,
+    ratelimit_header_fields,
+    ratelimit_headers,
+)
 from gateway.settings import DEFAULT_TIERS, Settings, SettingsError, Tier, parse_tiers
 
 ANONYMOUS = DEFAULT_TIERS["anonymous"]
@@ -95,6 +104,29 @@ def test_headers_follow_the_ietf_draft_syntax() -> None:
     headers = ratelimit_headers(budget, refused)
     assert headers["Retry-After"] == "41"
     assert headers["RateLimit"] == '"burst";r=4;t=7, "minute";r=0;t=41, "cost";r=380;t=1800'
+
+
+def test_header_fields_are_the_headers_encoded_without_retry_after() -> None:
+    budget = Budget(
+        tier="anonymous",
+        burst=_window("burst", 10, 20, 4, 7),
+        rate=_window("minute", 30, 60, 12, 41),
+        cost=_window("cost", 500, 3600, 380, 1800),
+    )
+    for refused in (None, Decision(False, "minute", 30, 0, 41, retry_after_s=41), Decision(False, COST, 500, 0, 9)):
+        headers = ratelimit_headers(budget, refused)
+        headers.pop("Retry-After", None)
+        expected = [(name.lower().encode(), value.encode()) for name, value in headers.items()]
+        assert ratelimit_header_fields(budget, refused) == expected
+
+
+def test_reset_at_is_the_reset_time_to_the_second_in_utc() -> None:
+    limiter = RateLimiter.in_memory(clock=lambda: 1_767_225_599.9999996)  # rounds up to the next second
+    assert limiter.local.budget("k", ANONYMOUS).cost.reset_at == datetime(2026, 1, 1, 1, 0, tzinfo=UTC)
+    for now in (1_767_225_600.0, 1_767_225_600.25, 1_767_225_600.999):
+        reset_at = RateLimiter.in_memory(clock=lambda: now).local.budget("k", ANONYMOUS).cost.reset_at  # noqa: B023
+        assert reset_at == datetime.fromtimestamp(now + 3600, UTC).replace(microsecond=0)
+        assert reset_at.tzinfo is UTC
 
 
 def test_header_values_are_structured_field_lists() -> None:

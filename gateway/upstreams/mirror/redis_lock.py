@@ -16,14 +16,14 @@ import secrets
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import coredis
+from gateway.redis import RedisOutage, RedisUnreachable, redis_errors
 
-from gateway.redis import RedisOutage, RedisUnreachable
+if TYPE_CHECKING:
+    import coredis
 
 _log = logging.getLogger(__name__)
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 
 _RENEW = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
@@ -86,10 +86,12 @@ class RedisRefreshLock:
 
     async def _acquire(self, key: str, token: str) -> bool:
         """True once held; False when Redis is unreachable or another replica held it for longer than `wait_s`."""
+        from coredis import PureToken  # noqa: PLC0415  # loaded with the client (gateway.redis)
+
         give_up_at = self._monotonic() + self._wait_s
         while True:
             try:
-                if await self._call(self._redis.set(key, token, condition=coredis.PureToken.NX, px=self._ttl_ms)):
+                if await self._call(self._redis.set(key, token, condition=PureToken.NX, px=self._ttl_ms)):
                     return True
             except RedisUnreachable:
                 return False
@@ -105,4 +107,4 @@ class RedisRefreshLock:
                 await self._call(self._renew.execute([key], [token, self._ttl_ms]))
 
     async def _call(self, operation: Any) -> Any:
-        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=redis_errors())

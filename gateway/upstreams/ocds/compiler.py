@@ -3,6 +3,8 @@ release schema shipped in this package (`schema/1.1.5/release-schema.json`, Apac
 
 The merge rules are derived once from the shipped schema (a dict: nothing is fetched, ever). Releases are merged in
 the order of their `date` read as moments: publishers mix `Z` and `+01:00`, which ordering as text gets wrong.
+`ocdsmerge` (and the `requests` stack it imports) is loaded by the first compilation, not by importing this module:
+a gateway with no OCDS upstream configured never loads it.
 """
 
 from __future__ import annotations
@@ -14,10 +16,6 @@ from datetime import UTC, datetime
 from functools import cache
 from importlib import resources
 from typing import Any
-
-from ocdsmerge import CompiledRelease
-from ocdsmerge.exceptions import DuplicateIdValueWarning, OCDSMergeError
-from ocdsmerge.rules import get_merge_rules
 
 SCHEMA_VERSION = "1.1.5"
 SCHEMA_ID = "https://standard.open-contracting.org/schema/1__1__5/release-schema.json"
@@ -43,6 +41,8 @@ def release_schema() -> Mapping[str, Any]:
 @cache
 def merge_rules() -> Mapping[tuple[str, ...], str]:
     """ocdsmerge's rules (omitted fields, lists merged whole) from the shipped schema, given as a dict."""
+    from ocdsmerge.rules import get_merge_rules  # noqa: PLC0415  # see the module doc
+
     rules: dict[tuple[str, ...], str] = get_merge_rules(json.loads(json.dumps(release_schema())))
     return rules
 
@@ -65,6 +65,9 @@ def release_order(release: Mapping[str, Any]) -> tuple[datetime, str]:
 
 def compile_releases(releases: Iterable[Mapping[str, Any]]) -> Release:
     """The compiled release of one process's releases (in any order); CompileError when they cannot be merged."""
+    from ocdsmerge import CompiledRelease  # noqa: PLC0415  # see the module doc
+    from ocdsmerge.exceptions import DuplicateIdValueWarning, OCDSMergeError  # noqa: PLC0415
+
     ordered = sorted(releases, key=release_order)
     if not ordered:
         raise CompileError("no release to compile")

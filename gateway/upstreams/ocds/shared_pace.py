@@ -15,14 +15,14 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import coredis
+from gateway.redis import RedisOutage, RedisUnreachable, redis_errors
 
-from gateway.redis import RedisOutage, RedisUnreachable
+if TYPE_CHECKING:
+    import coredis
 
 _log = logging.getLogger(__name__)
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 
 MARGIN_S = 60.0  # the record outlives its moment by this much
 MAX_TTL_S = 2 * 3600.0  # and never lives longer than this
@@ -77,4 +77,4 @@ class RedisSharedPace:
             await self._call(self._postpone.execute([self.key], [repr(float(until)), math.ceil(ttl_s * 1000)]))
 
     async def _call(self, operation: Any) -> Any:
-        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=redis_errors())

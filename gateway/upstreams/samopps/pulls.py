@@ -24,18 +24,18 @@ import zlib
 from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, Protocol
-
-import coredis
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gateway.cache.codec import Received
 from gateway.errors import UpstreamError, UpstreamQuotaExceeded, UpstreamRejected
-from gateway.redis import RedisOutage, RedisUnreachable
+from gateway.redis import RedisOutage, RedisUnreachable, redis_errors
 from gateway.upstreams.deadline import Deadline
 from gateway.upstreams.samopps.api import PAGE_SIZE, PULL_PATH, SearchPage, parse_search, search_params
 
+if TYPE_CHECKING:
+    import coredis
+
 _log = logging.getLogger(__name__)
-_REDIS_ERRORS = (coredis.exceptions.RedisError, OSError, TimeoutError)
 DAY = timedelta(days=1)
 MAX_PAGES_PER_PULL = 50  # a key without a quota: a pull still ends (50,000 notices is ten days of postings)
 NO_DATA = 404  # the API's answer to a search with no hits ("No Data found")
@@ -154,7 +154,7 @@ class PulledPages:
         )
 
     async def _call(self, operation: Awaitable[Any]) -> Any:
-        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=_REDIS_ERRORS)
+        return await self._outage.call(operation, timeout_s=self._timeout_s, errors=redis_errors())
 
     async def last_pull(self) -> datetime | None:
         """When a replica last pulled (the simulated clock's moment in process tests); RedisUnreachable."""
