@@ -117,6 +117,8 @@ def open_session(settings: Settings) -> aiohttp.ClientSession:
         timeout=timeout,
         raise_for_status=False,
         headers={"User-Agent": "procurement-gateway/0.1", "Accept": "application/json"},
+        # A cookie an upstream sets is never sent back: the session serves every caller (and no cookie work per call).
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
 
 
