@@ -21,8 +21,8 @@ import secrets
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import AsyncExitStack, contextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractContextManager, AsyncExitStack
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from enum import Enum
@@ -93,24 +93,39 @@ class CacheReport:
         return any(cached.status is CacheStatus.STALE for cached in self.by_upstream.values())
 
     def as_extensions(self) -> dict[str, dict[str, object]]:
+        """`extensions.cache`, by upstream in name order (a new dict: the caller may add to it)."""
+        by_upstream = self.by_upstream
+        if not by_upstream:
+            return {}
+        items = sorted(by_upstream.items()) if len(by_upstream) > 1 else by_upstream.items()
         return {
             upstream: {"status": cached.status.value, "ageSeconds": round(cached.age_s, 1)}
-            for upstream, cached in sorted(self.by_upstream.items())
+            for upstream, cached in items
         }
 
 
 _current_report: ContextVar[CacheReport | None] = ContextVar("gateway_cache_report", default=None)
 
 
-@contextmanager
-def reporting() -> Iterator[CacheReport]:
+class _Reporting:
+    """`reporting()`'s context: a plain class, not a generator (entered once per /graphql request)."""
+
+    __slots__ = ("_token", "report")
+
+    def __init__(self) -> None:
+        self.report = CacheReport()
+
+    def __enter__(self) -> CacheReport:
+        self._token = _current_report.set(self.report)
+        return self.report
+
+    def __exit__(self, *exc_info: object) -> None:
+        _current_report.reset(self._token)
+
+
+def reporting() -> AbstractContextManager[CacheReport]:
     """Collect what the cache answers within this context (and the tasks it starts) into one report."""
-    report = CacheReport()
-    token = _current_report.set(report)
-    try:
-        yield report
-    finally:
-        _current_report.reset(token)
+    return _Reporting()
 
 
 def current_report() -> CacheReport | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from graphql import DocumentNode, GraphQLError
@@ -47,18 +48,16 @@ class RequestCost:
             return self._refusal
         self._decided = True
         self.estimated = cost
-        self._refusal = await self._judge(cost)
-        return self._refusal
-
-    async def _judge(self, cost: int) -> GraphQLError | None:
         if cost > self.max_query_cost:
-            return limit_error(
+            self._refusal = limit_error(
                 COST_ESTIMATED_TOO_EXPENSIVE,
                 f"The query's estimated cost {cost} is over the limit of {self.max_query_cost} per query.",
                 cost=cost,
                 limit=self.max_query_cost,
             )
-        return None if self.metering is None else await meter_cost(self.metering, cost)
+        elif self.metering is not None:
+            self._refusal = await meter_cost(self.metering, cost)
+        return self._refusal
 
     async def extension(self) -> dict[str, Any] | None:
         """`extensions.cost` of a metered request: the cost charged (0 when nothing was) and the budget left."""
@@ -70,9 +69,28 @@ class RequestCost:
             "budget": {
                 "limit": budget.cost.limit,
                 "remaining": budget.cost.remaining,
-                "resetAt": budget.cost.reset_at.isoformat(),  # as the `rateLimit.resetAt` field serialises it
+                "resetAt": _iso_time(budget.cost.reset_at),  # as the `rateLimit.resetAt` field serialises it
             },
         }
+
+
+class _LastIsoTime:
+    """`moment.isoformat()`, remembered for the last moment written: the limiter gives the budgets of one second
+    the same datetime object, so most requests write the one before theirs (told by identity, never by equality)."""
+
+    __slots__ = ("_moment", "_text")
+
+    def __init__(self) -> None:
+        self._moment: datetime | None = None
+        self._text = ""
+
+    def __call__(self, moment: datetime) -> str:
+        if moment is not self._moment:
+            self._moment, self._text = moment, moment.isoformat()
+        return self._text
+
+
+_iso_time = _LastIsoTime()
 
 
 async def meter_cost(metering: Metering, cost: int) -> GraphQLError | None:

@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from graphql import DocumentNode, GraphQLError, OperationDefinitionNode
+from graphql import DocumentNode, GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
@@ -64,6 +65,8 @@ GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"
 # merging and writing the answer.
 DEADLINE_GRACE_S = 0.25
 OUT_OF_TIME_S = 0.25  # a request with no more than this left does no useful upstream work
+KEY_MEMO_SIZE = 1024  # response cache keys remembered (`GraphQLEndpoint._response_key`)
+KEY_MEMO_MAX_CHARS = 4096  # of texts and variables' sources whose key is remembered
 
 
 @dataclass(frozen=True)
@@ -126,14 +129,6 @@ async def _shed(metering: Metering | None, place: Place | None, error: ServerOve
     return Refusal.of(503, error, {"Retry-After": str(RETRY_AFTER_S)})
 
 
-def operation_name(document: DocumentNode | None) -> str | None:
-    """The name of the document's operation when it has exactly one (else the request names it, or is refused)."""
-    if document is None:
-        return None
-    operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
-    return operations[0].name.value if len(operations) == 1 and operations[0].name is not None else None
-
-
 def _over_budget(body: dict[str, Any], exchange: _Exchange) -> Response:
     refused = exchange.over_budget
     retry_after = str((refused.retry_after_s if refused is not None else None) or 1)
@@ -166,6 +161,8 @@ class GraphQLEndpoint:
         self._responses = WholeResponseCache(store, settings.response_cache_ttl_s)
         self._estimate = estimate or schema.estimate_cost
         self._executor = Executor(schema)
+        # (text, operation name, what the variables were decoded from) -> the response cache's key: the last so many
+        self._response_keys: OrderedDict[tuple[str, str | None, bytes | str], str | None] = OrderedDict()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The endpoint as an ASGI app, for its route: what Starlette's wrapper of request handlers adds (handlers
@@ -207,8 +204,8 @@ class GraphQLEndpoint:
                 return (await _shed(metering, place, exc)).response(media_type)
         else:
             operation = self._operations.select(query, graphql_request.operation_name)
-        if record is not None and record.operation is None:
-            record.operation = operation_name(operation.document)
+        if record is not None and record.operation is None:  # the document's only operation's (else none)
+            record.operation = operation.name
         if operation.problem is not None:
             return Refusal(400, "GRAPHQL_VALIDATION_FAILED", operation.problem).response(media_type)
         exchange = _Exchange(
@@ -226,6 +223,22 @@ class GraphQLEndpoint:
         )
         return await self._answer(exchange)
 
+    def _response_key(self, graphql_request: GraphQLRequest, root_fields: frozenset[str] | None) -> str | None:
+        """The response cache's key, written once per text, operation name and variables' source (the root fields
+        are the text's and the operation's): requests repeated byte for byte do not write and hash it again."""
+        query, source = graphql_request.query, graphql_request.variables_source
+        if query is None or source is None or len(query) > KEY_MEMO_MAX_CHARS or len(source) > KEY_MEMO_MAX_CHARS:
+            return self._responses.key(graphql_request, root_fields)
+        memo = (query, graphql_request.operation_name, source)
+        keys = self._response_keys
+        if memo in keys:
+            keys.move_to_end(memo)
+            return keys[memo]
+        key = keys[memo] = self._responses.key(graphql_request, root_fields)
+        if len(keys) > KEY_MEMO_SIZE:
+            keys.popitem(last=False)
+        return key
+
     async def _read_off_loop(
         self, query: str, operation_name: str | None, deadline: Deadline, place: Place | None
     ) -> SelectedOperation:
@@ -242,7 +255,7 @@ class GraphQLEndpoint:
     async def _answer(self, exchange: _Exchange) -> Response:
         outcome: Executed | Refusal | None
         with cache.reporting() as report, freshness.reporting() as stale_mirrors:
-            key = self._responses.key(exchange.graphql, exchange.root_fields)
+            key = self._response_key(exchange.graphql, exchange.root_fields)
             if key is None:
                 served = None
             else:  # its own execution, or another's of the same operation: either way, no longer than its deadline
@@ -274,7 +287,7 @@ class GraphQLEndpoint:
             record.errors(outcome.body.get("errors") if outcome is not None else None)  # kept answers have none
             record.cost_refused = exchange.over_budget is not None
         extensions: dict[str, Any] = {}
-        cached = dict(report.as_extensions())
+        cached = report.as_extensions()
         if served is not None and served.status is CacheStatus.HIT:
             cached["response"] = {"status": "HIT", "ageSeconds": round(served.age_s, 1)}
         if cached:
@@ -370,6 +383,7 @@ class GraphQLEndpoint:
                 graphql_request.variables,
                 graphql_request.operation_name,
                 context,
+                variables_source=graphql_request.variables_source,
             )
         except CannotGetOperationTypeError as exc:
             return Refusal(400, "GRAPHQL_VALIDATION_FAILED", exc.as_http_error_reason())

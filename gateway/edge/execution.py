@@ -36,7 +36,12 @@ from gateway.edge.schema import GatewaySchema, PreExecutionChecks
 from schema.limits import QueryLimitsExtension
 
 ACCEPTED_CACHE_SIZE = 1024
+# Inputs checked and found good, per (text, operation name, what the variables were decoded from): the last so many,
+# each source and text no longer than CHECKED_INPUTS_MAX_CHARS (at most a few megabytes in all).
+CHECKED_INPUTS_CACHE_SIZE = 1024
+CHECKED_INPUTS_MAX_CHARS = 4096
 QUERY_ONLY = (OperationType.QUERY,)
+_InputsKey = tuple[str, str | None, bytes | str]  # text, operation name, what the variables were decoded from
 # The extensions whose decisions on a document depend on its text (and operation name) alone.
 _KNOWN_EXTENSIONS = (ParsedOnce, QueryLimitsExtension, ValidatedOnce, PreExecutionChecks)
 
@@ -44,12 +49,19 @@ _KNOWN_EXTENSIONS = (ParsedOnce, QueryLimitsExtension, ValidatedOnce, PreExecuti
 class Executor:
     """Executes queries on `schema`: the whole pipeline for a document not accepted yet, the direct path after."""
 
-    def __init__(self, schema: GatewaySchema, cache_size: int = ACCEPTED_CACHE_SIZE) -> None:
+    def __init__(
+        self,
+        schema: GatewaySchema,
+        cache_size: int = ACCEPTED_CACHE_SIZE,
+        inputs_cache_size: int = CHECKED_INPUTS_CACHE_SIZE,
+    ) -> None:
         self.schema = schema
         self.direct = _only_known_extensions(schema)
         self._cache_size = cache_size
+        self._inputs_cache_size = inputs_cache_size
         # Accepted (text, operation name) -> the answer's data when the operation selects only `__typename`s.
         self._accepted: OrderedDict[tuple[str | None, str | None], dict[str, str] | None] = OrderedDict()
+        self._good_inputs: OrderedDict[_InputsKey, None] = OrderedDict()
 
     async def execute(
         self,
@@ -58,8 +70,13 @@ class Executor:
         variables: dict[str, Any] | None,
         operation_name: str | None,
         context: CostedRequestContext,
+        *,
+        variables_source: bytes | str | None = None,
     ) -> ExecutionResult:
-        """The result, as `schema.execute(query, ..., allowed_operation_types=(QUERY,))` gives it (and raises)."""
+        """The result, as `schema.execute(query, ..., allowed_operation_types=(QUERY,))` gives it (and raises).
+
+        `variables_source`: what `variables` were decoded from (equal sources, equal variables), if known: inputs
+        found good once for a (text, operation name, source) are not checked again."""
         key = (query, operation_name)
         if (
             self.direct
@@ -70,7 +87,16 @@ class Executor:
             and document.loc.source.body == query
         ):
             self._accepted.move_to_end(key)
-            return await self._execute_accepted(document, variables, operation_name, context, self._accepted[key])
+            inputs_key = None
+            if (
+                variables_source is not None
+                and len(variables_source) <= CHECKED_INPUTS_MAX_CHARS
+                and len(query) <= CHECKED_INPUTS_MAX_CHARS
+            ):
+                inputs_key = (query, operation_name, variables_source)
+            return await self._execute_accepted(
+                document, variables, operation_name, context, self._accepted[key], inputs_key=inputs_key
+            )
         result = await self.schema.execute(
             query,
             variable_values=variables,
@@ -93,21 +119,27 @@ class Executor:
         operation_name: str | None,
         context: CostedRequestContext,
         typenames: dict[str, str] | None = None,
+        *,
+        inputs_key: _InputsKey | None = None,
     ) -> ExecutionResult:
         """What `PreExecutionChecks` and strawberry's execution do for a document the pipeline has accepted; an
-        operation that selects only `__typename` (`typenames`, its answer) is answered without the executor."""
+        operation that selects only `__typename` (`typenames`, its answer) is answered without the executor. The
+        inputs under `inputs_key` are checked once: what the check decides depends on them and the document only."""
         schema = self.schema
         try:
-            problems = input_errors(
-                schema.graphql_schema,
-                document,
-                variables,
-                operation_name,
-                max_errors=MAX_ERRORS,
-                hide_suggestions=schema.hide_suggestions,
-            )
-            if problems:  # an answer, not an incident: strawberry hands these to no error processing either
-                return ExecutionResult(data=None, errors=problems)
+            if inputs_key is None or not self._known_good(inputs_key):
+                problems = input_errors(
+                    schema.graphql_schema,
+                    document,
+                    variables,
+                    operation_name,
+                    max_errors=MAX_ERRORS,
+                    hide_suggestions=schema.hide_suggestions,
+                )
+                if problems:  # an answer, not an incident: strawberry hands these to no error processing either
+                    return ExecutionResult(data=None, errors=problems)
+                if inputs_key is not None:
+                    self._remember_good(inputs_key)
             cost = context.cost
             if cost is not None:
                 refusal = await cost.decide(document, variables, operation_name)
@@ -136,6 +168,17 @@ class Executor:
         if result.errors:
             self._process(result.errors, document, variables, operation_name, context)
         return ExecutionResult(data=result.data, errors=result.errors, extensions={})
+
+    def _known_good(self, inputs_key: _InputsKey) -> bool:
+        if inputs_key not in self._good_inputs:
+            return False
+        self._good_inputs.move_to_end(inputs_key)
+        return True
+
+    def _remember_good(self, inputs_key: _InputsKey) -> None:
+        self._good_inputs[inputs_key] = None
+        if len(self._good_inputs) > self._inputs_cache_size:
+            self._good_inputs.popitem(last=False)
 
     def _process(
         self,

@@ -27,6 +27,8 @@ class SelectedOperation:
     root_fields: frozenset[str] | None  # None when they cannot be told (no document, fragments at the root)
     within_limits: bool = False  # parsed, and within every query limit (tokens, depth, aliases, ...)
     document: DocumentNode | None = field(default=None, compare=False, repr=False)  # parsed, for execution
+    # The name of the document's operation when it has exactly one (named), read once with the document.
+    name: str | None = field(default=None, compare=False)
 
 
 UNREAD = SelectedOperation(problem=None, root_fields=None)  # unparsed or over the token limit: execution says why
@@ -60,7 +62,9 @@ class OperationReader:
             return SelectedOperation(f"the document has no operation named {operation_name!r}", None)
         within_limits = not shape_errors(document, self.limits)
         root_fields = _root_fields(chosen[0]) if len(chosen) == 1 else None
-        return SelectedOperation(None, root_fields, within_limits, document)
+        only = operations[0] if len(operations) == 1 else None
+        name = only.name.value if only is not None and only.name is not None else None
+        return SelectedOperation(None, root_fields, within_limits, document, name)
 
     def document(self, text: str) -> DocumentNode | None:
         """The parsed document; None when it does not parse or is over the token limit."""

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from gateway.cache import codec
 from gateway.edge import csrf
@@ -46,6 +46,9 @@ class GraphQLRequest:
     variables: dict[str, Any] | None
     operation_name: str | None
     extensions: dict[str, Any] | None = None
+    # What `variables` were decoded from (a POST's body, a GET's `variables` parameter, "" for a GET without one):
+    # requests with equal sources have equal variables. None when not known.
+    variables_source: bytes | str | None = field(default=None, compare=False, repr=False)
 
 
 def bad_request(message: str) -> Refused:
@@ -80,11 +83,12 @@ async def read_request(request: Request) -> GraphQLRequest:
         if not csrf.is_preflighted(request.headers):
             raise Refused(csrf.REFUSAL)
         params: dict[str, Any] = dict(request.query_params)
+        source = params.get("variables", "")
         if "variables" in params:
             params["variables"] = decode_json(params["variables"], "`variables`")
         if "extensions" in params:
             params["extensions"] = decode_json(params["extensions"], "`extensions`")
-        return parse_params(params)
+        return parse_params(params, variables_source=source)
     if request.method == "OPTIONS":
         raise Refused(PREFLIGHT_NOT_ALLOWED)
     if request.method != "POST":
@@ -92,16 +96,33 @@ async def read_request(request: Request) -> GraphQLRequest:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type != JSON:
         raise Refused(UNSUPPORTED_MEDIA_TYPE)
-    data = decode_json(await request.body(), "the request body")
+    body = await read_body(request)
+    data = decode_json(body, "the request body")
     if isinstance(data, list):
         raise Refused(BATCHING_NOT_SUPPORTED)
     if not isinstance(data, dict):
         raise bad_request("the request body must be a JSON object")
-    return parse_params(data)
+    return parse_params(data, variables_source=body)
 
 
-def parse_params(params: Mapping[str, Any]) -> GraphQLRequest:
-    """Check the shape of a GraphQL-over-HTTP request's parameters (already decoded from JSON or the URL)."""
+async def read_body(request: Request) -> bytes:
+    """The request's body, as `request.body()` reads it (ClientDisconnect when the client has gone), without its
+    async generator: almost every body comes in one message. The endpoint reads it once, and nothing after."""
+    chunks: list[bytes] = []
+    while True:
+        message = await request.receive()
+        kind = message["type"]
+        if kind == "http.request":
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        elif kind == "http.disconnect":
+            raise ClientDisconnect()
+
+
+def parse_params(params: Mapping[str, Any], *, variables_source: bytes | str | None = None) -> GraphQLRequest:
+    """Check the shape of a GraphQL-over-HTTP request's parameters (already decoded from JSON or the URL);
+    `variables_source`: what they were decoded from (`GraphQLRequest.variables_source`)."""
     query = params.get("query")
     extensions = params.get("extensions")
     persisted = isinstance(extensions, dict) and "persistedQuery" in extensions
@@ -118,7 +139,11 @@ def parse_params(params: Mapping[str, Any]) -> GraphQLRequest:
     if extensions is not None and not isinstance(extensions, dict):
         raise bad_request("`extensions` must be an object or null")
     return GraphQLRequest(
-        query=query, variables=variables, operation_name=operation_name or None, extensions=extensions
+        query=query,
+        variables=variables,
+        operation_name=operation_name or None,
+        extensions=extensions,
+        variables_source=variables_source,
     )
 
 

@@ -4,8 +4,10 @@ that may not be kept, the request's deadline, and `operationName` checked once f
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -16,10 +18,12 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from gateway.cache.store import MemoryCache
+from gateway.edge.cost import RequestCost
 from gateway.edge.endpoint import DEADLINE_GRACE_S, GraphQLEndpoint
+from gateway.edge.response_cache import WholeResponseCache
 from gateway.edge.schema import GatewaySchema, build_schema
 from gateway.errors import UpstreamUnavailable
-from gateway.limits.limiter import RateLimiter
+from gateway.limits.limiter import Budget, RateLimiter, WindowBudget
 from gateway.limits.metering import Caller, Metering
 from gateway.models import Lead, LeadQuery, Page
 from gateway.settings import Settings, Tier
@@ -262,3 +266,58 @@ async def test_no_answer_waits_past_the_deadline_however_long_what_it_waits_for_
     for answer in (first, second):
         assert answer.status_code == 504
         assert answer.json()["errors"][0]["extensions"] == {"code": "GATEWAY_TIMEOUT"}
+
+
+async def test_the_response_cache_key_is_written_once_per_text_and_body(
+    open_gateway: Callable[..., Gateway], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    written: list[str | None] = []
+    original = WholeResponseCache.key
+
+    def counted(self: WholeResponseCache, *args: Any) -> str | None:
+        written.append(original(self, *args))
+        return written[-1]
+
+    monkeypatch.setattr(WholeResponseCache, "key", counted)
+    gateway = open_gateway(standard_upstreams())
+    headers = {"Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE}
+    request = {"query": LEADS, "variables": {"n": 20}}
+    body, compact = json.dumps(request), json.dumps(request, separators=(",", ":"))
+    statuses = []
+    for sent in (body, body, compact):  # the same body twice, then the same request written otherwise
+        answer = (await gateway.client.post("/graphql", content=sent, headers=headers)).json()
+        statuses.append(answer["extensions"]["cache"]["response"]["status"])
+    assert statuses == ["MISS", "HIT", "HIT"]
+    assert len(written) == 2  # not for the repeated body; the one written otherwise has the same key
+    assert written[0] is not None
+    assert written[0] == written[1]
+    other = await gateway.post(LEADS, {"n": 30})
+    assert other.json()["extensions"]["cache"]["response"]["status"] == "MISS"
+
+
+def budget_resetting_at(moment: datetime) -> Budget:
+    window = WindowBudget("cost", 100, 3600, 90, 60, moment)
+    return Budget("rich", window, window)
+
+
+async def test_the_cost_extension_writes_each_budgets_reset_time() -> None:
+    metering = Metering(Caller("key-rich", owner="acme", tier=TIERS["rich"]), RateLimiter.in_memory())
+    cost = RequestCost(SCHEMA.estimate_cost, 1000, metering)
+    written = []
+    for moment in (
+        datetime(2030, 1, 1, 12, tzinfo=UTC),
+        datetime(2030, 1, 1, 12, tzinfo=UTC),
+        datetime(2030, 1, 1, 14, tzinfo=timezone(timedelta(hours=2))),  # the same instant, written otherwise
+        datetime(2030, 1, 1, 12, 0, 1, tzinfo=UTC),
+    ):
+        metering.budget = budget_resetting_at(moment)
+        extension = await cost.extension()
+        assert extension is not None
+        written.append(extension["budget"]["resetAt"])
+    assert written == [
+        "2030-01-01T12:00:00+00:00",
+        "2030-01-01T12:00:00+00:00",
+        "2030-01-01T14:00:00+02:00",
+        "2030-01-01T12:00:01+00:00",
+    ]
+    await metering.limiter.aclose()

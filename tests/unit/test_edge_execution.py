@@ -9,8 +9,10 @@ from graphql import parse
 from strawberry.extensions import SchemaExtension
 from strawberry.types.execution import ExecutionResult
 
+from gateway.edge import execution
 from gateway.edge.cost import CostedRequestContext, RequestCost
 from gateway.edge.execution import Executor
+from gateway.edge.inputs import input_errors
 from gateway.edge.schema import GatewaySchema, build_schema
 from gateway.settings import Settings
 from gateway.upstreams.deadline import Deadline
@@ -104,3 +106,62 @@ def test_a_schema_with_other_extensions_always_takes_the_pipeline() -> None:
 
     other = GatewaySchema(costs=SCHEMA.costs, max_query_cost=10, extensions=[*SCHEMA.extensions, Masking])
     assert not Executor(other).direct
+
+
+class CountingInputs:
+    """`gateway.edge.execution.input_errors`, counted: how often the direct way checked the caller's inputs."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.calls = 0
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            self.calls += 1
+            return input_errors(*args, **kwargs)
+
+        monkeypatch.setattr(execution, "input_errors", counted)
+
+
+async def run_from(executor: Executor, query: str, variables: dict[str, Any], source: bytes | str | None) -> Any:
+    request = context(query)
+    result = await executor.execute(query, request.document, variables, None, request, variables_source=source)
+    return outcome(result)
+
+
+async def test_good_inputs_are_checked_once_per_text_and_variables_source(monkeypatch: pytest.MonkeyPatch) -> None:
+    query = "query Page($n: Int!) { leads(first: $n) @skip(if: true) { totalCount } }"
+    executor = Executor(SCHEMA)
+    await run_from(executor, query, {"n": 5}, b'{"n":5}')  # the pipeline accepts the document
+    inputs = CountingInputs(monkeypatch)
+    answers = [await run_from(executor, query, {"n": 5}, b'{"n":5}') for _ in range(3)]
+    assert inputs.calls == 1  # checked on the first direct run only
+    assert answers == [("ExecutionResult", {}, [])] * 3
+
+    await run_from(executor, query, {"n": 5}, b'{"n": 5}')  # other bytes: checked again
+    await run_from(executor, query, {"n": 5}, None)  # no source: checked every time
+    await run_from(executor, query, {"n": 5}, None)
+    assert inputs.calls == 4
+
+
+async def test_inputs_that_do_not_do_are_refused_every_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    query = "query Page($n: Int!) { leads(first: $n) { totalCount } }"
+    executor = Executor(SCHEMA)
+    await run_from(executor, query, {"n": 5}, b'{"n":5}')
+    inputs = CountingInputs(monkeypatch)
+    refused = [await run_from(executor, query, {"n": 500}, b'{"n":500}') for _ in range(2)]
+    assert inputs.calls == 2
+    assert refused[0] == refused[1]
+    assert refused[0][2][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_good_inputs_remembered_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    query = "query Page($n: Int!) { leads(first: $n) @skip(if: true) { totalCount } }"
+    executor = Executor(SCHEMA, inputs_cache_size=2)
+    await run_from(executor, query, {"n": 1}, b"1")
+    inputs = CountingInputs(monkeypatch)
+    for source in (b"1", b"2", b"3", b"1"):  # "1" forgotten when "3" came
+        await run_from(executor, query, {"n": int(source)}, source)
+    assert inputs.calls == 4
+    too_long = b" " * (execution.CHECKED_INPUTS_MAX_CHARS + 1)
+    await run_from(executor, query, {"n": 1}, too_long)
+    await run_from(executor, query, {"n": 1}, too_long)  # never remembered
+    assert inputs.calls == 6

@@ -34,3 +34,20 @@ def test_selection(document: str, operation_name: str | None, selected: Selected
 def test_comments_do_not_count_against_the_limit() -> None:
     document = "query A { a } query B { b }" + "\n# a comment" * 100
     assert READER.select(document, None) == SelectedOperation(SEVERAL, None)
+
+
+@pytest.mark.parametrize(
+    ("document", "operation_name", "name"),
+    [
+        ("query A { a }", None, "A"),
+        ("query A { a }", "A", "A"),
+        ("{ a }", None, None),  # anonymous
+        ("query A { a } query B { b }", "B", None),  # several: the request names it
+        ("query A { a } query B { b }", None, None),  # refused
+        ("{ a", None, None),  # unread
+    ],
+)
+def test_the_name_of_the_documents_only_operation_is_read_with_it(
+    document: str, operation_name: str | None, name: str | None
+) -> None:
+    assert READER.select(document, operation_name).name == name

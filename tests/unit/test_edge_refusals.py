@@ -8,13 +8,14 @@ import json
 import httpx
 import pytest
 from starlette.applications import Starlette
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import Message
 
 from gateway.edge import csrf
 from gateway.edge.persisted import PersistedDocumentRefused
-from gateway.edge.protocol import GRAPHQL_RESPONSE, JSON, parse_params
+from gateway.edge.protocol import GRAPHQL_RESPONSE, JSON, parse_params, read_body, read_request
 from gateway.edge.refusals import Refusal, Refused
 from gateway.edge.request_size import RequestSizeMiddleware
 from gateway.errors import RateLimited
@@ -80,3 +81,35 @@ async def test_the_request_size_middleware_answers_through_the_writer() -> None:
     assert response.content == expected.encoded()
     assert response.headers["content-type"] == JSON
     assert response.headers["connection"] == "close"
+
+
+def request_of(messages: list[Message], method: str = "POST", query_string: bytes = b"") -> Request:
+    headers = [(b"content-type", b"application/json"), (b"x-requested-with", b"test")]
+    received = iter(messages)
+
+    async def receive() -> Message:
+        return next(received)
+
+    scope = {"type": "http", "method": method, "headers": headers, "path": "/graphql", "query_string": query_string}
+    return Request(scope, receive)
+
+
+async def test_a_body_is_read_whole_from_its_messages_and_kept_as_the_variables_source() -> None:
+    chunks = [b'{"query": "query Q($n: Int) { a }", ', b'"variables": {"n": 1}}']
+    messages: list[Message] = [
+        {"type": "http.request", "body": chunks[0], "more_body": True},
+        {"type": "http.request", "body": chunks[1], "more_body": False},
+    ]
+    assert await read_body(request_of(list(messages))) == b"".join(chunks)
+    read = await read_request(request_of(list(messages)))
+    assert (read.variables, read.variables_source) == ({"n": 1}, b"".join(chunks))
+    with pytest.raises(ClientDisconnect):
+        await read_body(request_of([messages[0], {"type": "http.disconnect"}]))
+
+
+async def test_a_gets_variables_source_is_its_variables_parameter() -> None:
+    with_variables = await read_request(request_of([], "GET", b"query=%7Ba%7D&variables=%7B%22n%22%3A1%7D"))
+    assert (with_variables.variables, with_variables.variables_source) == ({"n": 1}, '{"n":1}')
+    without = await read_request(request_of([], "GET", b"query=%7Ba%7D"))
+    assert (without.variables, without.variables_source) == (None, "")
+    assert parse_params({"query": "{ a }"}).variables_source is None  # not known

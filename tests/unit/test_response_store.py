@@ -136,7 +136,7 @@ def test_a_kept_answer_orjson_cannot_write_still_gets_its_compressed_head() -> N
 
 
 KEPT_BODIES: list[dict[str, Any]] = [
-    {"data": {"leads": {"edges": [{"node": {"title": "Café – ünïcode \u2028", "n": 1.5}}]}}},
+    {"data": {"leads": {"edges": [{"node": {"title": "Caf\u00e9 \u2013 \u00fcn\u00efcode \u2028", "n": 1.5}}]}}},
     {"data": {"n": 2**70, "s": 'quote " and \\ backslash'}},
     {"data": None},
     {"data": {}},
@@ -159,3 +159,26 @@ def test_a_kept_answer_writes_the_bytes_of_its_body_with_the_extensions_last(
     assert kept.body() == body
     assert KeptAnswer.from_entry(kept.entry()) == kept
     assert KeptAnswer.from_entry({"head": kept.head, "cost": 3}) is None  # entries hold text
+
+
+def test_a_cache_report_is_current_within_its_context_only_and_written_in_upstream_order() -> None:
+    assert cache.current_report() is None
+    with cache.reporting() as outer:
+        assert cache.current_report() is outer
+        assert outer.as_extensions() == {}
+        with cache.reporting() as inner:
+            assert cache.current_report() is inner
+            inner.record("sam:/x", cache.Cached(None, CacheStatus.HIT, 2.04))
+            inner.record("canada:/y", cache.Cached(None, CacheStatus.MISS))
+        assert cache.current_report() is outer
+    assert cache.current_report() is None
+    written = inner.as_extensions()
+    assert list(written.items()) == [
+        ("canada", {"status": "MISS", "ageSeconds": 0.0}),
+        ("sam", {"status": "HIT", "ageSeconds": 2.0}),
+    ]
+    written["response"] = {"status": "HIT"}  # each call writes a new dict
+    assert "response" not in inner.as_extensions()
+    with pytest.raises(KeyError), cache.reporting():
+        raise KeyError("x")
+    assert cache.current_report() is None
