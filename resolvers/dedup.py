@@ -101,17 +101,22 @@ def contract_twins(pages: Mapping[str, SourcePage[Contract]]) -> dict[str, froze
     """Per upstream, the indexes of the contracts of its page that a preferred upstream's page (fetched for the same
     answer) publishes too: a SAM.gov award notice (`samopps`) beside SAM's Contract Awards record of its PIID, a
     contract of the retired Canadian API beside CanadaBuys' record of it. The preferred record stays."""
+    if len(pages) < 2:  # a page has no twin of its own upstream
+        return dict.fromkeys(pages, frozenset())
+    ranks = {upstream: preference(RecordKind.CONTRACT, upstream) for upstream in pages}
+    keys = {upstream: [contract_keys(record) for record in page.items] for upstream, page in pages.items()}
     best: dict[str, tuple[int, int]] = {}
-    for upstream, page in pages.items():
-        rank = preference(RecordKind.CONTRACT, upstream)
-        for record in page.items:
-            for key in contract_keys(record):
-                best[key] = min(best.get(key, rank), rank)
+    for upstream, keys_of_page in keys.items():
+        rank = ranks[upstream]
+        for record_keys in keys_of_page:
+            for key in record_keys:
+                if key not in best or rank < best[key]:
+                    best[key] = rank
     return {
         upstream: frozenset(
             index
-            for index, record in enumerate(page.items)
-            if any(best[key] < preference(RecordKind.CONTRACT, upstream) for key in contract_keys(record))
+            for index, record_keys in enumerate(keys_of_page)
+            if any(best[key] < ranks[upstream] for key in record_keys)
         )
-        for upstream, page in pages.items()
+        for upstream, keys_of_page in keys.items()
     }

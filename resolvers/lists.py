@@ -10,9 +10,10 @@ the source never repeats a record; every other source is read by offset.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from gateway.errors import BadUserInput
 from gateway.models import Contract, ContractQuery, KeysetPage, Lead, LeadQuery, Page, Tender, TenderQuery
@@ -79,6 +80,14 @@ def paged(
     return at
 
 
+@functools.lru_cache(maxsize=256)
+def pages_on_keyset(client_type: type, keyset_protocol: type) -> bool:
+    """Whether clients of `client_type` implement `keyset_protocol` (a runtime-checkable Protocol of the keyset
+    methods): asked once per client type, since `isinstance` against such a Protocol walks its attributes on every
+    call (slow in Python 3.11). The registry checks clients by class, so the type answers for every instance."""
+    return issubclass(client_type, keyset_protocol)
+
+
 def _source_page(page: KeysetPage[T]) -> SourcePage[T]:
     return SourcePage(page.items, page.positions, page.total, page.after is not None)
 
@@ -112,8 +121,8 @@ async def merged_leads(
         def by_offset(offset: int) -> Awaitable[Page[Lead]]:
             return client.search_leads(sent, limit=limit, offset=offset, deadline=deadline, fields=read)
 
-        if isinstance(client, KeysetLeadClient):
-            keyset = client
+        if pages_on_keyset(type(client), KeysetLeadClient):
+            keyset = cast(KeysetLeadClient, client)
             return paged(by_offset, lambda after: keyset.leads_after(sent, limit=limit, after=after, deadline=deadline))
         return paged(by_offset)
 
@@ -133,8 +142,8 @@ async def merged_tenders(
         def by_offset(offset: int) -> Awaitable[Page[Tender]]:
             return client.search_tenders(query, limit=limit, offset=offset, deadline=deadline)
 
-        if isinstance(client, KeysetTenderClient):
-            keyset = client
+        if pages_on_keyset(type(client), KeysetTenderClient):
+            keyset = cast(KeysetTenderClient, client)
             return paged(
                 by_offset, lambda after: keyset.tenders_after(query, limit=limit, after=after, deadline=deadline)
             )
@@ -165,8 +174,8 @@ async def merged_contracts(
         def by_offset(offset: int) -> Awaitable[Page[Contract]]:
             return client.search_contracts(query, limit=limit, offset=offset, selection=selection, deadline=deadline)
 
-        if isinstance(client, KeysetContractClient):
-            keyset = client
+        if pages_on_keyset(type(client), KeysetContractClient):
+            keyset = cast(KeysetContractClient, client)
             return paged(
                 by_offset, lambda after: keyset.contracts_after(query, limit=limit, after=after, deadline=deadline)
             )

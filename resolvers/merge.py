@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import heapq
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from gateway.errors import UpstreamError
@@ -32,6 +33,7 @@ Position = int | str  # an offset into a source's list, or a position the source
 START: Position = 0
 # Given every source's page (keyed by upstream), the indexes of the records to pass over in each.
 Twins = Callable[[Mapping[str, "SourcePage[T]"]], Mapping[str, frozenset[int]]]
+_NOTHING_PASSED_OVER: frozenset[int] = frozenset()
 
 
 def _dated(day: dt.date | None, *, newest_first: bool) -> SortKey:
@@ -115,28 +117,35 @@ def _merge(
 ) -> tuple[list[Taken[T]], dict[str, int]]:
     """The records taken, and how many records of each page the merge moved past (taken or passed over)."""
     start = {**positions, **{source: positions.get(source, START) for source in pages}}
-    read = {source: SourcePage.of(page, start[source]) for source, page in pages.items()}
-    heads = dict.fromkeys(read, 0)
+    read = [
+        (source, SourcePage.of(page, start[source]), passed_over.get(source, _NOTHING_PASSED_OVER))
+        for source, page in pages.items()
+    ]
+    heads = dict.fromkeys(pages, 0)
     position = dict(start)
     taken: list[Taken[T]] = []
-
-    def next_source() -> str | None:
-        waiting = [source for source, page in read.items() if heads[source] < len(page.items)]
-        return min(waiting, key=lambda name: order(read[name].items[heads[name]]), default=None)  # first on ties
-
-    def passing(source: str) -> bool:
-        return heads[source] in passed_over.get(source, frozenset())
-
-    while (source := next_source()) is not None:
-        hidden = passing(source)
+    # The waiting heads by (order, rank of the source): the least comes next, ties to the source named first; each
+    # record's order is computed once, when it becomes its source's head.
+    waiting = [(order(page.items[0]), rank) for rank, (_, page, _) in enumerate(read) if page.items]
+    heapq.heapify(waiting)
+    while waiting:
+        rank = waiting[0][1]
+        source, page, hidden_indexes = read[rank]
+        head = heads[source]
+        hidden = head in hidden_indexes
         if len(taken) == limit and not hidden:
             break
-        record, position[source] = read[source].items[heads[source]], read[source].after[heads[source]]
-        heads[source] += 1
+        position[source] = page.after[head]
+        heads[source] = head + 1
+        if head + 1 < len(page.items):
+            heapq.heapreplace(waiting, (order(page.items[head + 1]), rank))
+        else:
+            heapq.heappop(waiting)
         if not hidden:
-            taken.append(Taken(source, record, dict(position)))
+            taken.append(Taken(source, page.items[head], dict(position)))
         elif taken:  # passed over right after the last record shown: behind its cursor too
-            taken[-1] = replace(taken[-1], positions=dict(position))
+            last = taken[-1]
+            taken[-1] = Taken(last.source, last.record, dict(position))
     return taken, heads
 
 

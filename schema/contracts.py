@@ -23,7 +23,7 @@ from schema.common import (
     date_range,
     value_range,
 )
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.notices import PROCUREMENT_CATEGORY, NoticeDetails, filter_texts
 from schema.tenders import OCDS_DESCRIPTION, OCID_DESCRIPTION, Tender, decoded_ocds
 
@@ -219,7 +219,7 @@ class Contract(Node):
         """`upstream`: the name of the upstream the contract came from (its global id names it, with a GSIN of the
         contract as the lookup hint)."""
         return cls(
-            id=to_global_id("Contract", upstream, contract.key, next(iter(contract.gsins), None)),
+            _id_parts=("Contract", upstream, contract.key, next(iter(contract.gsins), None)),
             source=contract.source,
             piid=contract.piid,
             modification_number=contract.modification_number,

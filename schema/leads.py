@@ -12,7 +12,7 @@ import strawberry
 
 from gateway import formats, models, vocabularies
 from schema.common import Connection, Country, DateRangeInput, Money, date_range
-from schema.node import Node, to_global_id
+from schema.node import Node
 
 # Domain fields (gateway.models.Lead) exposed under another GraphQL name: `id` is the global id of every Node.
 RENAMED_DOMAIN_FIELDS = {"id": "leadId"}
@@ -132,7 +132,7 @@ class Lead(Node):
     def from_model(cls, lead: models.Lead, *, upstream: str) -> Lead:
         """`upstream`: the name of the upstream the lead came from (its global id names it)."""
         return cls(
-            id=to_global_id("Lead", upstream, lead.id),
+            _id_parts=("Lead", upstream, lead.id, None),
             lead_id=lead.id,
             source=lead.source,
             title=lead.title,

@@ -44,9 +44,10 @@ class GlobalId:
 
 def to_global_id(type_name: str, upstream: str, key: str, hint: str | None = None) -> strawberry.ID:
     fields = [type_name, upstream, key, *([hint] if hint else [])]
-    joined = '","'.join(fields)
-    if _NEEDS_ESCAPE.search(joined) is None:  # made per record of every page: the JSON `json` would write, by hand
-        raw = VERSION_PREFIX + '["' + joined + '"]'
+    # Made per record of every page: the JSON `json` would write, by hand, when no field needs escaping (the fields
+    # are searched, not their JSON, whose own quotes would always match).
+    if _NEEDS_ESCAPE.search("".join(fields)) is None:
+        raw = VERSION_PREFIX + '["' + '","'.join(fields) + '"]'
     else:
         raw = VERSION_PREFIX + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
     return strawberry.ID(base64.urlsafe_b64encode(raw.encode()).decode().rstrip("="))
@@ -92,9 +93,17 @@ def _legacy(raw: str) -> GlobalId:
     return GlobalId(type_name, LEGACY_UPSTREAM_OF_TYPE.get(type_name), parts[0], hint)
 
 
+# What a node's global id is made of: `to_global_id`'s arguments.
+GlobalIdParts = tuple[str, str, str, str | None]
+
+
 @strawberry.interface(description="An object with a stable global id, fetchable again through `node(id:)`.")
 class Node:
-    id: strawberry.ID = strawberry.field(
+    _id_parts: strawberry.Private[GlobalIdParts]  # encoded only when `id` is selected
+
+    @strawberry.field(
         description="Opaque global id naming the object's type, its upstream and its key there; pass it to "
         "`node(id:)` to fetch it again."
     )
+    def id(self) -> strawberry.ID:
+        return to_global_id(*self._id_parts)

@@ -13,7 +13,7 @@ from strawberry.scalars import JSON
 
 from gateway import formats, models
 from schema.common import DateRangeInput, Language, LanguageArgument, date_range
-from schema.node import Node, to_global_id
+from schema.node import Node
 from schema.notices import PROCUREMENT_CATEGORY, NoticeDetails, filter_texts
 
 if TYPE_CHECKING:
@@ -128,7 +128,7 @@ class Tender(Node):
         """`upstream`: the name of the upstream the tender came from (its global id names it, with a GSIN of the
         tender as the lookup hint)."""
         return cls(
-            id=to_global_id("Tender", upstream, tender.reference, next(iter(tender.gsins), None)),
+            _id_parts=("Tender", upstream, tender.reference, next(iter(tender.gsins), None)),
             reference=tender.reference,
             solicitation_number=tender.solicitation_number,
             gsins=list(tender.gsins),

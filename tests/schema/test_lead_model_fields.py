@@ -4,6 +4,7 @@ those from the upstream: every field shows the same value from a lead that holds
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from datetime import date
 from decimal import Decimal
 
@@ -59,10 +60,14 @@ def test_the_full_lead_sets_every_model_field() -> None:
     assert unset == ["url"]  # on purpose: see FULL
 
 
+def shown(lead: Lead, name: str) -> object:
+    """The value of the GraphQL field `name` (snake_case) of `lead`: its attribute, or what its resolver answers."""
+    value = getattr(lead, name)
+    return value() if inspect.ismethod(value) else value
+
+
 @pytest.mark.parametrize("name", GRAPHQL_FIELDS)
 def test_each_field_is_made_from_the_model_fields_it_names(name: str) -> None:
     kept = Lead.model_fields([name]) | {"id", "source", "title"}
     partial = models.Lead(**{f.name: getattr(FULL, f.name) for f in dataclasses.fields(FULL) if f.name in kept})
-    assert getattr(Lead.from_model(partial, upstream="ita"), name) == getattr(
-        Lead.from_model(FULL, upstream="ita"), name
-    )
+    assert shown(Lead.from_model(partial, upstream="ita"), name) == shown(Lead.from_model(FULL, upstream="ita"), name)

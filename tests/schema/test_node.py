@@ -41,6 +41,27 @@ def test_new_ids_name_type_upstream_key_and_hint() -> None:
     assert "=" not in to_global_id("Tender", "canada", "PW-$$FE-176-68065")
 
 
+@pytest.mark.parametrize(
+    "key",
+    ["P1|0||", "PW-$$FE-176-68065", "L\x1f1", 'say "hi"', "back\\slash", "tab\there", "é \u2013 ü 中", "\x7f", "a/b+c"],
+)
+@pytest.mark.parametrize("hint", [None, "N7610", 'N"1'])
+def test_an_id_is_base64url_of_the_json_that_json_writes(key: str, hint: str | None) -> None:
+    fields = ["Contract", "sam", key, *([hint] if hint else [])]
+    raw = "v2:" + json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
+    assert to_global_id("Contract", "sam", key, hint) == base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def test_an_id_of_fields_needing_no_escape_is_written_without_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> str:
+        raise AssertionError("json.dumps called for fields that need no escape")
+
+    monkeypatch.setattr(json, "dumps", refuse)  # schema.node calls json.dumps through the module
+    assert from_global_id(to_global_id("Tender", "canada", "PW-$$FE-176-68065", "N7610")) == GlobalId(
+        "Tender", "canada", "PW-$$FE-176-68065", "N7610"
+    )
+
+
 def test_ids_issued_before_name_their_upstream_by_type() -> None:
     assert from_global_id(legacy_id("Lead", "L7")) == GlobalId("Lead", "ita", "L7")
     assert from_global_id(legacy_id("Tender", "T1", "N7610")) == GlobalId("Tender", "canada", "T1", "N7610")

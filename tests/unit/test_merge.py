@@ -3,6 +3,7 @@ and one source failing without failing the list."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, timedelta
 
@@ -10,7 +11,10 @@ import pytest
 
 from gateway.errors import BadUserInput, UpstreamTimeout, UpstreamUnavailable
 from gateway.models import Contract, ContractSource, KeysetPage, Lead, LocalizedText, Page, Tender
-from resolvers.lists import paged
+from gateway.upstreams.catalog import SPECS
+from gateway.upstreams.client import KeysetContractClient, KeysetLeadClient, KeysetTenderClient
+from gateway.upstreams.registry import client_class
+from resolvers.lists import paged, pages_on_keyset
 from resolvers.merge import (
     Position,
     SourcePage,
@@ -20,6 +24,7 @@ from resolvers.merge import (
     newest_publish_first,
     soonest_closing_first,
 )
+from tests.schema.fakes import FakeClient, FakeKeysetLeadClient
 
 DAY = date(2025, 3, 1)
 
@@ -266,3 +271,105 @@ async def test_paged_reads_a_keyset_source_after_its_own_position_and_an_old_off
     assert asked == [("after", None), ("after", "p1"), ("offset", 3), ("offset", 2)]
     with pytest.raises(BadUserInput, match="not a cursor of this list"):
         await plain("p1")
+
+
+# -- records passed over (twins), against the merge as first written -------------------------------------------------
+
+
+def reference_merge(
+    pages: dict[str, Page[object]],
+    positions: dict[str, Position],
+    limit: int,
+    passed_over: dict[str, frozenset[int]],
+) -> list[tuple[str, str, dict[str, Position]]]:
+    """The merge as first written (every head's order asked again at each pick): what the merge must still answer."""
+    start = {**positions, **{source: positions.get(source, 0) for source in pages}}
+    read = {source: SourcePage.of(page, start[source]) for source, page in pages.items()}  # type: ignore[arg-type]
+    heads = dict.fromkeys(read, 0)
+    position = dict(start)
+    taken: list[tuple[str, str, dict[str, Position]]] = []
+    while True:
+        waiting = [source for source, page in read.items() if heads[source] < len(page.items)]
+        source = min(
+            waiting,
+            key=lambda name: newest_award_first(read[name].items[heads[name]]),
+            default=None,  # type: ignore[arg-type]
+        )
+        if source is None:
+            break
+        hidden = heads[source] in passed_over.get(source, frozenset())
+        if len(taken) == limit and not hidden:
+            break
+        record, position[source] = read[source].items[heads[source]], read[source].after[heads[source]]
+        heads[source] += 1
+        if not hidden:
+            taken.append((source, _key(record), dict(position)))
+        elif taken:
+            taken[-1] = (taken[-1][0], taken[-1][1], dict(position))
+    return taken
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_merge_answers_as_first_written_with_records_passed_over(seed: int) -> None:
+    chooser = random.Random(seed)
+    pages: dict[str, Page[object]] = {}
+    passed_over: dict[str, frozenset[int]] = {}
+    for name in ("sam", "samopps", "canada")[: chooser.randint(1, 3)]:
+        count = chooser.randint(0, 6)
+        dates = [None if chooser.random() < 0.2 else DAY - timedelta(chooser.randint(0, 4)) for _ in range(count)]
+        pages[name] = page(*(contract(f"{name[:2]}{n}", day) for n, day in enumerate(dates)), total=20)
+        passed_over[name] = frozenset(n for n in range(count) if chooser.random() < 0.3)
+    positions: dict[str, Position] = {name: chooser.choice([0, 3]) for name in pages}
+    limit = chooser.randint(1, 8)
+    taken = merge(pages, positions, limit, newest_award_first, passed_over)  # type: ignore[arg-type]
+    assert [(t.source, _key(t.record), dict(t.positions)) for t in taken] == reference_merge(
+        pages, positions, limit, passed_over
+    )
+
+
+def test_records_passed_over_are_not_shown_and_the_cursor_is_past_them() -> None:
+    sam = page(contract("s1", DAY), contract("s2", DAY - timedelta(2)))
+    notices = page(contract("n1", DAY - timedelta(1)), contract("n2", DAY - timedelta(3)))
+    taken = merge({"sam": sam, "samopps": notices}, {}, 2, newest_award_first, {"samopps": frozenset({0, 1})})
+    assert keys(taken) == ["sam:s1", "sam:s2"]
+    # n1 came between s1 and s2: s1's cursor is past it; n2 comes right after s2: s2's cursor is past it too.
+    assert [dict(t.positions) for t in taken] == [{"sam": 1, "samopps": 1}, {"sam": 2, "samopps": 2}]
+
+
+def test_each_records_order_is_asked_once() -> None:
+    asked: list[str] = []
+
+    def counted(record: Contract) -> tuple[int, int]:
+        asked.append(record.key)
+        return newest_award_first(record)
+
+    sam = page(*(contract(f"s{n}", DAY - timedelta(n * 2)) for n in range(5)))
+    canada = page(*(contract(f"c{n}", DAY - timedelta(n * 2 + 1)) for n in range(5)))
+    merge({"sam": sam, "canada": canada}, {}, 10, counted)  # type: ignore[dict-item]
+    assert sorted(asked) == sorted(f"{name}{n}" for name in "sc" for n in range(5))  # each record once
+
+
+# -- which sources page on their own positions -----------------------------------------------------------------------
+
+KEYSET_PROTOCOLS = (KeysetLeadClient, KeysetTenderClient, KeysetContractClient)
+
+
+@pytest.mark.parametrize("client", [FakeClient("plain"), FakeKeysetLeadClient("keyset")], ids=lambda c: c.name)
+def test_a_client_pages_on_its_keyset_as_isinstance_says(client: FakeClient) -> None:
+    for protocol in KEYSET_PROTOCOLS:
+        assert pages_on_keyset(type(client), protocol) is isinstance(client, protocol)
+
+
+def test_every_catalog_client_class_is_known_by_its_keyset_methods() -> None:
+    for spec in SPECS:
+        found = client_class(spec)
+        for protocol in KEYSET_PROTOCOLS:
+            methods = [name for name in vars(protocol) if name.endswith("_after")]
+            assert pages_on_keyset(found, protocol) is all(callable(getattr(found, m, None)) for m in methods)
+
+
+def test_the_keyset_check_is_made_once_per_client_type() -> None:
+    pages_on_keyset.cache_clear()
+    for _ in range(3):
+        pages_on_keyset(FakeKeysetLeadClient, KeysetLeadClient)
+    assert (pages_on_keyset.cache_info().misses, pages_on_keyset.cache_info().hits) == (1, 2)

@@ -12,10 +12,11 @@ import pytest
 
 from gateway import vocabularies
 from gateway.errors import BadUserInput
-from gateway.models import Contract, ContractSource, Lead, LocalizedText, NoticeDetails, Tender
+from gateway.models import Contract, ContractSource, Lead, LocalizedText, NoticeDetails, Page, Tender
 from gateway.upstreams.spec import RecordKind
-from resolvers.dedup import Origin, duplicate_keys, origin_of, preference
+from resolvers.dedup import Origin, contract_twins, duplicate_keys, origin_of, preference
 from resolvers.facets import _closing_bucket
+from resolvers.merge import SourcePage
 from resolvers.search_cursor import MAX_CARRIED, SearchCursor, decode_search_cursor
 from resolvers.search_order import order_key, relevance
 from resolvers.search_plan import SearchCriteria
@@ -142,10 +143,10 @@ def test_the_primary_publisher_is_preferred() -> None:
 
 
 def test_origins_name_the_ids_the_schema_gives() -> None:
-    assert origin_of("ita", lead(None)).id == LeadType.from_model(lead(None), upstream="ita").id
-    assert origin_of("canada", tender()).id == TenderType.from_model(tender(), upstream="canada").id
+    assert origin_of("ita", lead(None)).id == LeadType.from_model(lead(None), upstream="ita").id()
+    assert origin_of("canada", tender()).id == TenderType.from_model(tender(), upstream="canada").id()
     record = contract(ContractSource.SAM, "P1", gsins=("N7030",))
-    assert origin_of("sam", record).id == ContractType.from_model(record, upstream="sam").id
+    assert origin_of("sam", record).id == ContractType.from_model(record, upstream="sam").id()
 
 
 @pytest.mark.parametrize(
@@ -192,3 +193,23 @@ def test_the_ita_regions_cover_every_region_of_the_recorded_leads(samples_dir: P
     assert trade <= set(vocabularies.ITA_TRADE_REGIONS.labels)
     assert world <= set(vocabularies.ITA_WORLD_REGIONS.labels)
     assert countries <= set(vocabularies.COUNTRIES.labels)
+
+
+def test_contract_twins_pass_over_the_less_preferred_record_of_a_key() -> None:
+    sam = SourcePage.of(Page((contract(ContractSource.SAM, "W912DY"), contract(ContractSource.SAM, "P2")), 2), 0)
+    notices = SourcePage.of(
+        Page((contract(ContractSource.SAMOPPS, "P9"), contract(ContractSource.SAMOPPS, "w912 dy", None)), 2), 0
+    )
+    retired = SourcePage.of(Page((contract(ContractSource.CANADA, "C1"),), 1), 0)
+    successor = SourcePage.of(Page((contract(ContractSource.CANADABUYS, "c1"),), 1), 0)
+    assert contract_twins({"samopps": notices, "sam": sam}) == {"samopps": frozenset({1}), "sam": frozenset()}
+    assert contract_twins({"canada": retired, "canadabuys": successor}) == {
+        "canada": frozenset({0}),
+        "canadabuys": frozenset(),
+    }
+
+
+def test_one_page_has_no_contract_twins_even_of_its_own_records() -> None:
+    same = (contract(ContractSource.SAM, "W912DY"), contract(ContractSource.SAM, "W912DY"))
+    assert contract_twins({"sam": SourcePage.of(Page(same, 2), 0)}) == {"sam": frozenset()}
+    assert contract_twins({}) == {}
