@@ -256,9 +256,8 @@ class GraphQLEndpoint:
         outcome: Executed | Refusal | None
         with cache.reporting() as report, freshness.reporting() as stale_mirrors:
             key = self._response_key(exchange.graphql, exchange.root_fields)
-            if key is None:
-                served = None
-            else:  # its own execution, or another's of the same operation: either way, no longer than its deadline
+            served = None if key is None else self._responses.served_now(key)  # a kept answer: nothing to wait for
+            if key is not None and served is None:  # its own execution, or another's: no longer than its deadline
                 waiting = asyncio.timeout(exchange.time_left_s())
                 try:
                     async with waiting:

@@ -139,6 +139,12 @@ class KeptAnswers:
         )
         return _reported(key, cached)
 
+    def fresh(self, key: str, *, ttl_s: int) -> Cached | None:
+        """What `get_or_fetch` answers for `key` when a fresh answer is kept (reported alike), without awaiting; None
+        otherwise (`get_or_fetch` decides then)."""
+        cached = self._fresh(self._read(key, ttl_s), ttl_s) if ttl_s > 0 else None
+        return None if cached is None else _reported(key, cached)
+
     async def _refresh(self, key: str, fetch: Fetch, ttl_s: int, keep_for_s: int, store_if: StoreIf | None) -> Cached:
         latest = self._read(key, keep_for_s)  # a flight for this key may have landed meanwhile
         return self._fresh(latest, ttl_s) or await self._fetch_and_store(key, fetch, keep_for_s, store_if)
@@ -230,6 +236,15 @@ class WholeResponseCache:
         if b"null" in material:  # orjson writes NaN and infinities as null: `json` tells them apart
             material = b"json:" + json.dumps(parts, sort_keys=True, separators=(",", ":")).encode()
         return "response:" + hashlib.sha256(material).hexdigest()
+
+    def served_now(self, key: str) -> Served | None:
+        """A fresh answer kept in this process under `key`, without awaiting anything (None: `serve` decides)."""
+        store = self._store
+        cached = store.fresh(key, ttl_s=self.ttl_s) if isinstance(store, KeptAnswers) else None
+        if cached is None:
+            return None
+        answer = KeptAnswer.from_entry(cached.value)
+        return None if answer is None else Served(answer, cached.status, cached.age_s, cached.entry_id)
 
     async def serve(self, key: str, execute: Callable[[], Awaitable[KeptAnswer | None]]) -> Served | None:
         """The answer kept under `key`, else the one `execute` (or a concurrent request's execution) gives when it

@@ -182,3 +182,24 @@ def test_a_cache_report_is_current_within_its_context_only_and_written_in_upstre
     with pytest.raises(KeyError), cache.reporting():
         raise KeyError("x")
     assert cache.current_report() is None
+
+
+async def test_a_fresh_kept_answer_is_served_without_awaiting_and_reported_as_a_hit() -> None:
+    clock = Clock()
+    store = KeptAnswers(max_entries=10, max_bytes=10_000, clock=clock)
+    answers = WholeResponseCache(store, ttl_s=60)
+    assert answers.served_now("response:a") is None  # nothing kept: `serve` executes
+
+    async def execute() -> KeptAnswer:
+        return KeptAnswer.of({"data": {"n": 1}}, 4)
+
+    await answers.serve("response:a", execute)
+    clock.now += 30
+    with cache.reporting() as report:
+        served = answers.served_now("response:a")
+    assert served is not None
+    assert (served.status, served.age_s, served.answer) == (CacheStatus.HIT, 30.0, KeptAnswer.of({"data": {"n": 1}}, 4))
+    assert report.as_extensions() == {"response": {"status": "HIT", "ageSeconds": 30.0}}
+    clock.now += 30  # 60 s old: no longer fresh
+    assert answers.served_now("response:a") is None
+    assert WholeResponseCache(store, ttl_s=0).served_now("response:a") is None
