@@ -10,6 +10,9 @@ when it serves them all), and the lists are merged.
 A source that cannot answer a criterion of the query (its spec's `criteria`; ITA's own industry taxonomy, for one)
 could only return non-matches: it is skipped, and the answer says so (`SkippedSource`). A code the query names that
 nothing serves here is BAD_USER_INPUT naming the served ones; without `sources`, such codes are listed as skipped.
+
+The route depends only on the specs of the upstreams serving leads, the setting, the codes named and the criteria
+set: it is worked out once for them and remembered (`ServingMemo`); only the queries sent are made per request.
 """
 
 from __future__ import annotations
@@ -21,9 +24,11 @@ from enum import Enum
 
 from gateway.errors import BadUserInput
 from gateway.models import LeadQuery
-from gateway.upstreams.spec import RecordKind, UpstreamSpec
+from gateway.settings import LeadsFrom
+from gateway.upstreams.spec import RecordKind, UpstreamSpec, criteria_set
 from gateway.vocabularies import ITA_LEAD_SOURCES
 from resolvers.context import RegisteredUpstream, UpstreamRegistry
+from resolvers.source_selection import ServingMemo
 
 ITA_CODES: tuple[str, ...] = tuple(ITA_LEAD_SOURCES.labels)
 SOURCES_ARGUMENT = "filter.sources"
@@ -61,10 +66,15 @@ def is_ita_compatible(spec: UpstreamSpec) -> bool:
 
 def servers_of(upstreams: UpstreamRegistry, code: str) -> tuple[RegisteredUpstream, ...]:
     """The configured upstreams serving the leads of `code`, as its setting chooses."""
-    serving = upstreams.serving(RecordKind.LEAD)
+    return _servers_of(upstreams.serving(RecordKind.LEAD), upstreams.leads_from, code)
+
+
+def _servers_of(
+    serving: tuple[RegisteredUpstream, ...], leads_from: Mapping[str, LeadsFrom], code: str
+) -> tuple[RegisteredUpstream, ...]:
     successors = tuple(upstream for upstream in serving if code in upstream.spec.lead_codes)
     ita = tuple(upstream for upstream in serving if is_ita_compatible(upstream.spec))
-    choice = upstreams.leads_from.get(code, "auto")
+    choice = leads_from.get(code, "auto")
     if choice == "successor":
         return successors
     if choice == "ita":
@@ -77,10 +87,46 @@ def served_codes(upstreams: UpstreamRegistry) -> tuple[str, ...]:
     return tuple(code for code in ITA_CODES if servers_of(upstreams, code))
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """A route without its queries: the position in `serving` of each upstream asked, with the codes it is asked
+    for (None: the query without `sources`, every code), and the sources skipped."""
+
+    asked: tuple[tuple[int, tuple[str, ...] | None], ...]
+    skipped: tuple[SkippedSource, ...]
+
+
+_plans: ServingMemo[_Plan] = ServingMemo()
+
+
 def route_leads(upstreams: UpstreamRegistry, query: LeadQuery) -> LeadRoute:
     """Whom `query` asks and with what; BAD_USER_INPUT (before any upstream is asked) when it names a code nothing
     serves here."""
+    serving, leads_from = upstreams.serving(RecordKind.LEAD), upstreams.leads_from
     named = tuple(dict.fromkeys(query.sources))
+    criteria = tuple(name for name in criteria_set(query) if name != "sources")  # the choice of sources is routing
+    plan = _plans.get(
+        serving, (tuple(leads_from.items()), named, criteria), lambda: _plan(serving, leads_from, named, criteria)
+    )
+    unrouted = dataclasses.replace(query, sources=()) if query.sources else query
+    queries: dict[str, LeadQuery] = {}
+    for position, codes in plan.asked:
+        if codes is None:
+            sent = unrouted
+        elif codes == query.sources:
+            sent = query
+        else:
+            sent = dataclasses.replace(query, sources=codes)
+        queries[serving[position].name] = sent
+    return LeadRoute(queries, plan.skipped)
+
+
+def _plan(
+    serving: tuple[RegisteredUpstream, ...],
+    leads_from: Mapping[str, LeadsFrom],
+    named: tuple[str, ...],
+    criteria: tuple[str, ...],
+) -> _Plan:
     unknown = [code for code in named if code not in ITA_CODES]
     if unknown:
         raise BadUserInput(
@@ -89,10 +135,10 @@ def route_leads(upstreams: UpstreamRegistry, query: LeadQuery) -> LeadRoute:
             accepted=list(ITA_CODES),
         )
     wanted = named or ITA_CODES
-    servers = {code: servers_of(upstreams, code) for code in wanted}
+    servers = {code: _servers_of(serving, leads_from, code) for code in wanted}
     unserved = [code for code, found in servers.items() if not found]
     if named and unserved:
-        served = served_codes(upstreams)
+        served = tuple(code for code in ITA_CODES if _servers_of(serving, leads_from, code))
         raise BadUserInput(
             f"`{SOURCES_ARGUMENT}`: nothing serves {', '.join(unserved)} leads on this gateway; served here: "
             f"{', '.join(served) or 'none'}",
@@ -104,20 +150,19 @@ def route_leads(upstreams: UpstreamRegistry, query: LeadQuery) -> LeadRoute:
     for code in wanted:
         for upstream in servers[code]:
             codes_of.setdefault(upstream.name, []).append(code)
-    criteria = dataclasses.replace(query, sources=())  # the choice of sources is routing, no criterion
-    queries: dict[str, LeadQuery] = {}
-    for upstream in upstreams.serving(RecordKind.LEAD):
+    asked: list[tuple[int, tuple[str, ...] | None]] = []
+    for position, upstream in enumerate(serving):
         codes = codes_of.get(upstream.name)
         if not codes:
             continue
-        unanswerable = upstream.spec.unanswerable(RecordKind.LEAD, criteria)
+        unanswerable = upstream.spec.cannot_answer(RecordKind.LEAD, criteria)
         if unanswerable:
             skipped += [
                 SkippedSource(code, upstream.name, SkipReason.UNANSWERABLE_CRITERIA, unanswerable) for code in codes
             ]
             continue
         every_code = is_ita_compatible(upstream.spec) and not named and len(codes) == len(ITA_CODES)
-        queries[upstream.name] = criteria if every_code else dataclasses.replace(query, sources=tuple(codes))
+        asked.append((position, None if every_code else tuple(codes)))
     order = {code: position for position, code in enumerate(ITA_CODES)}
     skipped.sort(key=lambda skip: order[skip.source])
-    return LeadRoute(queries, tuple(skipped))
+    return _Plan(tuple(asked), tuple(skipped))

@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from gateway.errors import BadUserInput
 from resolvers.merge import Merged, Position
-from schema.common import Connection, Edge, PageInfo, encode_cursor
+from schema.common import Connection, Edge, PageInfo
 
 ModelT = TypeVar("ModelT")
 NodeT = TypeVar("NodeT")
@@ -72,8 +72,8 @@ def to_connection(merged: Merged[ModelT], to_node: Callable[[str, ModelT], NodeT
         page_info=PageInfo(
             has_next_page=merged.has_next,
             has_previous_page=merged.has_previous,
-            start_cursor=encode_cursor(edges[0].positions) if edges else None,
-            end_cursor=encode_cursor(edges[-1].positions) if edges else None,
+            start=edges[0].positions if edges else None,
+            end=edges[-1].positions if edges else None,
         ),
         total_count=merged.total,
     )

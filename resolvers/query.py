@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Annotated, TypeAlias
 
 import strawberry
@@ -22,7 +23,7 @@ from resolvers.node import decode_id, decode_lead_id, find_contract, find_lead, 
 from resolvers.pagination import page_size, to_connection
 from resolvers.search import resolve_search
 from resolvers.search_by_kind import MAX_KEYWORDS_CHARS, MAX_RESULTS_PER_KIND, SearchResults, search_results
-from resolvers.selection import node_field_names, object_field_names, snake_case
+from resolvers.selection import selected_node_fields, selected_object_fields, snake_case
 from resolvers.sources import source_statuses
 from schema.common import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection
 from schema.contracts import AwardFamilySummary, Contract, ContractFilter
@@ -38,6 +39,19 @@ FIRST = f"How many results to return, 1 to {MAX_PAGE_SIZE}; {DEFAULT_PAGE_SIZE} 
 FILTER = "Filters; omitted filters do not restrict."
 ID_ARG = "Global id (`id` of the object), as returned by this API."
 AFTER = "Cursor after which to continue (a `pageInfo.endCursor` or an edge's `cursor` of the same list)."
+SELECTIONS_REMEMBERED = 256  # distinct selections whose upstream fields are remembered
+
+
+@functools.lru_cache(maxsize=SELECTIONS_REMEMBERED)
+def lead_fields(selected: frozenset[str]) -> frozenset[str]:
+    """The `models.Lead` fields read for the GraphQL fields `selected` on leads."""
+    return Lead.model_fields(snake_case(name) for name in selected)
+
+
+@functools.lru_cache(maxsize=SELECTIONS_REMEMBERED)
+def contract_fields(selected: frozenset[str]) -> frozenset[str]:
+    """The contract fields (snake_case) the clients are told are read, for the GraphQL fields `selected`."""
+    return contract_selection(selected)
 
 
 @strawberry.type(
@@ -69,7 +83,7 @@ class Query:
         limit = page_size(DEFAULT_PAGE_SIZE if first is None else first, MAX_PAGE_SIZE)
         positions = positions_after(info.context, RecordKind.LEAD, after)
         query = filter.to_query() if filter else LeadQuery()
-        fields = Lead.model_fields(snake_case(name) for name in node_field_names(info.selected_fields))
+        fields = lead_fields(selected_node_fields(info))
         routed = await merged_leads(info.context, query, positions=positions, limit=limit, fields=fields)
         info.context.report_all(routed.merged.failures, info.path.as_list())
         page = to_connection(routed.merged, lambda upstream, lead: Lead.from_model(lead, upstream=upstream))
@@ -159,7 +173,7 @@ class Query:
             query,
             positions=positions,
             limit=limit,
-            selection=contract_selection(node_field_names(info.selected_fields)),
+            selection=contract_fields(selected_node_fields(info)),
         )
         info.context.report_all(merged.failures, info.path.as_list())
         return to_connection(merged, lambda upstream, contract: Contract.from_model(contract, upstream=upstream))
@@ -171,7 +185,7 @@ class Query:
     async def contract(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
     ) -> Contract | None:
-        selection = contract_selection(object_field_names(info.selected_fields))
+        selection = contract_fields(selected_object_fields(info))
         return await find_contract(info.context, decode_id(id, "Contract"), selection)
 
     @strawberry.field(
@@ -250,7 +264,7 @@ class Query:
             strawberry.argument(description="The kinds to search; omitted: every kind. Must not be empty."),
         ] = None,
     ) -> SearchResults | None:
-        return search_results(info.context, keywords, first, kinds, object_field_names(info.selected_fields))
+        return search_results(info.context, keywords, first, kinds, set(selected_object_fields(info)))
 
     @strawberry.field(
         description="Every upstream this gateway knows, configured or not: what it is, the licence and attribution "
@@ -286,5 +300,5 @@ class Query:
     async def node(
         self, info: Info, id: Annotated[strawberry.ID, strawberry.argument(description=ID_ARG)]
     ) -> Node | None:
-        selection = contract_selection(object_field_names(info.selected_fields))
+        selection = contract_fields(selected_object_fields(info))
         return await find_node(info.context, decode_id(id), selection)

@@ -27,7 +27,7 @@ from gateway.upstreams.spec import RecordKind
 from resolvers.context import RequestContext
 from resolvers.dedup import Record
 from resolvers.facets import FacetCounts, search_facets
-from resolvers.lists import contract_selection, paged
+from resolvers.lists import contract_selection, paged, pages_on_keyset
 from resolvers.merge import Position, SourcePage
 from resolvers.pagination import page_size
 from resolvers.search_cursor import decode_search_cursor
@@ -209,7 +209,7 @@ async def resolve_search(
         name, query = source.upstream, source.query
         if isinstance(query, LeadQuery):
             leads = context.upstreams.leads(name)
-            keyset_leads = leads if isinstance(leads, KeysetLeadClient) else None
+            keyset_leads = cast(KeysetLeadClient, leads) if pages_on_keyset(type(leads), KeysetLeadClient) else None
             return cast(
                 Awaitable[Page[Record] | SourcePage[Record]],
                 paged(
@@ -221,7 +221,7 @@ async def resolve_search(
             )
         if isinstance(query, TenderQuery):
             tenders = context.upstreams.tenders(name)
-            keyset = tenders if isinstance(tenders, KeysetTenderClient) else None
+            keyset = cast(KeysetTenderClient, tenders) if pages_on_keyset(type(tenders), KeysetTenderClient) else None
             return cast(
                 Awaitable[Page[Record] | SourcePage[Record]],
                 paged(
@@ -233,7 +233,9 @@ async def resolve_search(
             )
         contract_query = cast(ContractQuery, query)
         contracts = context.upstreams.contracts(name)
-        keyset_contracts = contracts if isinstance(contracts, KeysetContractClient) else None
+        keyset_contracts = (
+            cast(KeysetContractClient, contracts) if pages_on_keyset(type(contracts), KeysetContractClient) else None
+        )
         return cast(
             Awaitable[Page[Record] | SourcePage[Record]],
             paged(
@@ -281,8 +283,8 @@ def _connection(plan: SearchPlan, page: SearchPage, facets: list[FacetCounts]) -
         page_info=PageInfo(
             has_next_page=page.has_next,
             has_previous_page=page.start.started,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=end_cursor,
+            start=edges[0].cursor if edges else None,
+            end=end_cursor,
         ),
         total_count=_total(plan, page),
         facets=[

@@ -1,13 +1,25 @@
-"""What a query selects, so that only the upstream work a field needs is done (e.g. SAM `includeSections`)."""
+"""What a query selects, so that only the upstream work a field needs is done (e.g. SAM `includeSections`).
+
+The names a field selects depend only on its document: `selected_node_fields` and `selected_object_fields` compute
+them once per field of a document (strawberry's `info.selected_fields` converts the field's syntax tree on every
+call) and remember the last `SELECTION_MEMO_SIZE`. A document parsed once is executed again as the same syntax tree, so
+the field's syntax nodes (and the document's fragment definitions) identify it; the memo keeps those nodes alive, so
+their ids are never reused while remembered. As before, `@skip` and `@include` are not evaluated.
+"""
 
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
-from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection
+import strawberry
+from strawberry.types.nodes import FragmentSpread, InlineFragment, SelectedField, Selection, convert_selections
 
 CONNECTION_NODE_PATHS = (("edges", "node"), ("nodes",))
+SELECTION_MEMO_SIZE = 1024  # fields of documents: as many as the edge keeps parsed documents, give or take
 _CAMEL_BOUNDARY = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -44,6 +56,44 @@ def object_field_names(selected: Sequence[Selection]) -> set[str]:
     for root in _fields(selected):
         names |= field_names(root.selections)
     return names
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    """A field's names, and the syntax nodes whose ids are its key (held, so that no other node takes their ids)."""
+
+    nodes: tuple[object, ...]
+    node_fields: frozenset[str]
+    object_fields: frozenset[str]
+
+
+_remembered: OrderedDict[tuple[int, ...], _Remembered] = OrderedDict()
+
+
+def _selection_of(info: strawberry.Info[Any, Any]) -> _Remembered:
+    raw = info._raw_info
+    nodes = (*raw.field_nodes, *raw.fragments.values())
+    key = tuple(map(id, nodes))
+    found = _remembered.get(key)
+    if found is not None:
+        _remembered.move_to_end(key)
+        return found
+    selected = convert_selections(raw, raw.field_nodes)
+    found = _Remembered(nodes, frozenset(node_field_names(selected)), frozenset(object_field_names(selected)))
+    _remembered[key] = found
+    if len(_remembered) > SELECTION_MEMO_SIZE:
+        _remembered.popitem(last=False)
+    return found
+
+
+def selected_node_fields(info: strawberry.Info[Any, Any]) -> frozenset[str]:
+    """`node_field_names(info.selected_fields)`, computed once per field of a document."""
+    return _selection_of(info).node_fields
+
+
+def selected_object_fields(info: strawberry.Info[Any, Any]) -> frozenset[str]:
+    """`object_field_names(info.selected_fields)`, computed once per field of a document."""
+    return _selection_of(info).object_fields
 
 
 def snake_case(name: str) -> str:

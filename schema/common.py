@@ -55,12 +55,8 @@ class CodeName:
         return None if value is None else cls(code=value.code, name=value.name)
 
 
-@strawberry.type(description="Relay page information.")
-class PageInfo:
-    has_next_page: bool = strawberry.field(description="More results follow `endCursor`.")
-    has_previous_page: bool = strawberry.field(description="Results precede `startCursor`.")
-    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.")
-    end_cursor: str | None = strawberry.field(description="Cursor of the last edge; pass it as `after`.")
+# A page's cursor as given to `PageInfo`: the positions it encodes (encoded only when selected), or the cursor itself.
+PageCursor = Mapping[str, int | str] | str | None
 
 
 def encode_cursor(positions: Mapping[str, int | str]) -> str:
@@ -68,6 +64,30 @@ def encode_cursor(positions: Mapping[str, int | str]) -> str:
     name (an offset, or an opaque string the source made); `resolvers.pagination` reads it back."""
     raw = json.dumps(dict(positions), separators=(",", ":"), sort_keys=True)
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _encoded(cursor: PageCursor) -> str | None:
+    return cursor if cursor is None or isinstance(cursor, str) else encode_cursor(cursor)
+
+
+def _start_cursor(root: PageInfo) -> str | None:
+    return _encoded(root.start)
+
+
+def _end_cursor(root: PageInfo) -> str | None:
+    return _encoded(root.end)
+
+
+@strawberry.type(description="Relay page information.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More results follow `endCursor`.")
+    has_previous_page: bool = strawberry.field(description="Results precede `startCursor`.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first edge.", resolver=_start_cursor)
+    end_cursor: str | None = strawberry.field(
+        description="Cursor of the last edge; pass it as `after`.", resolver=_end_cursor
+    )
+    start: strawberry.Private[PageCursor]  # the first edge's cursor
+    end: strawberry.Private[PageCursor]  # the last edge's cursor (or where the page ends when it has none)
 
 
 def _edge_cursor(root: Edge[object]) -> str:

@@ -9,8 +9,10 @@ sources a query may ask are all derived from the list of specs in `gateway.upstr
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import Literal
@@ -18,6 +20,7 @@ from typing import Literal
 from gateway.models import ContractQuery, LeadQuery, TenderQuery
 
 _NAME = re.compile(r"^[a-z][a-z0-9]{1,15}$")
+UNANSWERABLE_MEMO_SIZE = 256  # per spec: the (kind, criteria set) pairs whose unanswerable ones are remembered
 
 
 class RecordKind(Enum):
@@ -100,12 +103,56 @@ class UpstreamSpec:
 
     def unanswerable(self, kind: RecordKind, query: Query) -> tuple[str, ...]:
         """The criteria set in `query` that this upstream cannot answer for `kind` (empty: it can answer it)."""
-        answerable = self.criteria.get(kind, frozenset())
-        return tuple(
-            spec.name
-            for spec in dataclasses.fields(query)
-            if spec.name not in answerable and _is_set(getattr(query, spec.name), spec.default)
-        )
+        return self.cannot_answer(kind, criteria_set(query))
+
+    def cannot_answer(self, kind: RecordKind, criteria: tuple[str, ...]) -> tuple[str, ...]:
+        """Those of `criteria` (names of fields of `kind`'s query, as `criteria_set` gives them) this upstream cannot
+        answer for `kind`, in their order; remembered per spec (the last `UNANSWERABLE_MEMO_SIZE` pairs)."""
+        remembered = self._cannot_answer
+        key = (kind, criteria)
+        found = remembered.get(key)
+        if found is None:
+            answerable = self.criteria.get(kind, frozenset())
+            found = tuple(name for name in criteria if name not in answerable)
+            if len(remembered) >= UNANSWERABLE_MEMO_SIZE:
+                del remembered[next(iter(remembered))]
+            remembered[key] = found
+        return found
+
+    @functools.cached_property
+    def _cannot_answer(self) -> dict[tuple[RecordKind, tuple[str, ...]], tuple[str, ...]]:
+        return {}
+
+
+def criteria_set(query: Query) -> tuple[str, ...]:
+    """The fields `query` sets (neither empty nor at their default), in the order of its fields."""
+    fields = _FIELDS.get(type(query)) or _FIELDS.setdefault(type(query), _QueryFields.of(type(query)))
+    values = fields.values_of(query)
+    if values == fields.default_values:  # nothing set (the most common query by far)
+        return ()
+    return tuple(
+        name for (name, default), value in zip(fields.defaults, values, strict=True) if _is_set(value, default)
+    )
+
+
+@dataclass(frozen=True)
+class _QueryFields:
+    """The values of a query's fields in one call, and each field's name and default (worked out once per type)."""
+
+    values_of: Callable[[object], tuple[object, ...]]
+    defaults: tuple[tuple[str, object], ...]
+    default_values: tuple[object, ...]
+
+    @classmethod
+    def of(cls, query_type: type) -> _QueryFields:
+        fields = dataclasses.fields(query_type)
+        getter = operator.attrgetter(*(field.name for field in fields))
+        values_of = getter if len(fields) > 1 else lambda query: (getter(query),)
+        defaults = tuple((field.name, field.default) for field in fields)
+        return cls(values_of, defaults, tuple(default for _, default in defaults))
+
+
+_FIELDS: dict[type, _QueryFields] = {}
 
 
 def _is_set(value: object, default: object) -> bool:

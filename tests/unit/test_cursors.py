@@ -8,7 +8,8 @@ import json
 import pytest
 
 from gateway.errors import BadUserInput
-from resolvers.pagination import MAX_OFFSET, MAX_POSITION_CHARS, decode_cursor, encode_cursor
+from resolvers.pagination import MAX_OFFSET, MAX_POSITION_CHARS, decode_cursor
+from schema.common import encode_cursor
 
 CONTRACT_SOURCES = ("canada", "sam")
 
